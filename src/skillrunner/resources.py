@@ -17,9 +17,7 @@ def packaged_dir(name: str) -> Path:
     it is the repository's top-level folder, two levels above ``src/skillrunner``.
     """
     data = Path(str(files("skillrunner"))) / "_data" / name
-    if data.is_dir():
-        return data
     checkout = Path(__file__).resolve().parents[2]
-    if name == "examples":
-        return checkout
-    return checkout / name
+    if data.is_dir() or not (checkout / "pyproject.toml").is_file():
+        return data
+    return checkout if name == "examples" else checkout / name

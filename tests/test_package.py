@@ -1,0 +1,68 @@
+"""The built wheel carries the skill pack, the templates and the example, and runs outside the repo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(REPO)],
+        check=True, capture_output=True, text=True,
+    )
+    (found,) = out.glob("skillrunner-*.whl")
+    return found
+
+
+def test_wheel_holds_skills_templates_and_example(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for skill in sorted(p.name for p in (REPO / "skills").iterdir() if (p / "SKILL.md").is_file()):
+        assert f"skillrunner/_data/skills/{skill}/SKILL.md" in names
+    templates = {p.relative_to(REPO).as_posix() for p in (REPO / "templates").rglob("*") if p.is_file()}
+    for t in templates:
+        assert f"skillrunner/_data/{t}" in names
+    assert "skillrunner/_data/examples/specs/api/task-crud.md" in names
+
+
+def test_installed_wheel_runs_outside_the_repo_offline(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+         "--target", str(site), str(wheel)],
+        check=True, capture_output=True, text=True,
+    )
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "PIP_NO_INDEX": "1"}
+    where = subprocess.run(
+        [sys.executable, "-c", "import skillrunner; print(skillrunner.__file__)"],
+        cwd=work, env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(site)
+    version = subprocess.run(
+        [sys.executable, "-m", "skillrunner", "--version"],
+        cwd=work, env=env, capture_output=True, text=True,
+    )
+    assert version.returncode == 0, version.stderr
+    assert "skillrunner, version" in version.stdout
+    probe = (
+        "from skillrunner.resources import packaged_dir;"
+        "print(packaged_dir('skills'));print(packaged_dir('templates'))"
+    )
+    dirs = subprocess.run(
+        [sys.executable, "-c", probe], cwd=work, env=env, check=True, capture_output=True, text=True,
+    ).stdout.split()
+    for d in dirs:
+        assert Path(d).is_relative_to(site), d
+        assert Path(d).is_dir()
