@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from skillrunner import __version__
+from skillrunner.contract import (
+    check_contract_files,
+    contract_summary,
+    contract_to_dict,
+    load_contract,
+    locate_contract,
+)
 from skillrunner.errors import SkillrunnerError
+from skillrunner.findings import format_findings, has_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,13 +68,414 @@ def main() -> None:
 # --- contract: check, show ---------------------------------------------------------------------
 
 
+@main.group("contract")
+def contract_group() -> None:
+    """Check and inspect API contracts (specs/api/<feature>.md).
+
+    \b
+    The format is described in docs/contract-format.md.
+      skillrunner contract check                  every specs/api/*.md here
+      skillrunner contract show task-crud --json  the parsed model
+    """
+
+
+@contract_group.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@FORMAT_OPTION
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@_handle_errors
+def contract_check(files: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Check contracts and report every problem at once (exit 1 on errors).
+
+    \b
+    With no FILE, checks every specs/api/*.md of the current project.
+    Each problem is printed as file:line:col: error: message, with a hint:
+      skillrunner contract check specs/api/task-crud.md
+      skillrunner contract check --format github     annotations for GitHub Actions
+    """
+    report = check_contract_files(files=files, project=Path.cwd())
+    out = format_findings(report.findings, fmt)
+    if out or fmt == "json":
+        click.echo(out, nl=False)
+    if fmt == "text":
+        verdict = "OK" if not report.findings else f"{report.errors} error(s), {report.warnings} warning(s)"
+        click.echo(f"checked {len(report.files)} contract(s): {verdict}", err=True)
+    if has_errors(report.findings, strict=strict):
+        sys.exit(1)
+
+
+@contract_group.command("show")
+@click.argument("contract_ref", metavar="CONTRACT")
+@click.option("--json", "as_json", is_flag=True, help="Print the parsed model as JSON.")
+@_handle_errors
+def contract_show(contract_ref: str, as_json: bool) -> None:
+    """Show a parsed contract: a summary, or with --json the full model.
+
+    \b
+    CONTRACT is a file or a feature name found in specs/api/:
+      skillrunner contract show task-crud
+      skillrunner contract show specs/api/task-crud.md --json
+    """
+    parsed = load_contract(locate_contract(contract_ref, project=Path.cwd()))
+    if as_json:
+        click.echo(json.dumps(contract_to_dict(parsed), indent=2, ensure_ascii=False))
+    else:
+        click.echo(contract_summary(parsed), nl=False)
+
+
 # --- render: implement ---------------------------------------------------------------------------
 
 
 # --- pipeline: specify, plan, tasks, run, verify -----------------------------------------------
 
 
+def _prompt_options(func: F) -> F:
+    """``--prompt-text``/``--prompt-file``, ``--surface`` and ``--model``: what a PHR records."""
+    func = click.option("--model", default="none", envvar="SKILLRUNNER_MODEL", show_default=True,
+                        help="The model that asked (recorded in the PHR; env SKILLRUNNER_MODEL).")(func)
+    func = click.option("--surface", default="cli", envvar="SKILLRUNNER_SURFACE", show_default=True,
+                        help="Where the request came from: cli, agent... (env SKILLRUNNER_SURFACE).")(func)
+    func = click.option("--prompt-file", type=click.File("r", encoding="utf-8", errors="replace"),
+                        help="Read the prompt to record verbatim from FILE ('-' for standard input).")(func)
+    func = click.option("--prompt-text", default="", help="The prompt to record verbatim in the PHR.")(func)
+    return func
+
+
+def _prompt(text: str, file: Any) -> str:
+    if text and file is not None:
+        raise click.UsageError("give --prompt-text or --prompt-file, not both")
+    return str(file.read()) if file is not None else text
+
+
+def _command_line() -> str:
+    return " ".join(["skillrunner", *sys.argv[1:]])
+
+
+def _print_run(result: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        for stage in result.stages:
+            click.echo(f"{'✓' if stage.ok else '✗'} {stage.name:<9} {stage.message}")
+            for note in stage.notes:
+                click.echo(f"  {note}")
+        if result.ok:
+            changed = result.changed
+            click.echo(f"changed: {len(changed)} file(s)"
+                       + ("" if changed else " (everything was up to date)"))
+            for path in changed:
+                click.echo(f"  {path}")
+            for record in result.records:
+                click.echo(f"recorded {record}")
+            if any(s.name == "implement" for s in result.stages):
+                click.echo(f"backend: {result.backend_root} (app {result.backend_app})")
+    if not result.ok:
+        click.echo(f"error: {result.error}", err=True)
+        sys.exit(1)
+
+
+def _run_stage(command: str, feature: str, as_json: bool, prompt_text: str, prompt_file: Any,
+               surface: str, model: str, **options: Any) -> None:
+    from skillrunner.pipeline import run
+
+    try:
+        result = run(project=Path.cwd(), command=command, feature=feature,
+                     prompt=_prompt(prompt_text, prompt_file), command_line=_command_line(), surface=surface,
+                     model=model, **options)
+    except SkillrunnerError as exc:
+        if not as_json:
+            raise
+        # --json promises one object on stdout, failures before the first stage included.
+        click.echo(json.dumps({"feature": feature, "skill": command, "ok": False, "error": str(exc),
+                               "stages": [], "files": [], "changed": [], "backend": None, "records": [],
+                               "notes": []}, indent=2, ensure_ascii=False))
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+    _print_run(result, as_json)
+
+
+@main.command("specify")
+@click.argument("feature")
+@click.option("--description", help="What the feature is, in a sentence (kept in the spec).")
+@click.option("--force", is_flag=True, help="Regenerate spec.md even if it was edited by hand.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@_prompt_options
+@_handle_errors
+def specify_cmd(feature: str, description: str | None, force: bool, as_json: bool, prompt_text: str,
+                prompt_file: Any, surface: str, model: str) -> None:
+    """Write specs/FEATURE/spec.md: user stories, acceptance scenarios, FR-### and SC-###.
+
+    \b
+    Taken from the contract specs/api/FEATURE.md; without one, a spec to fill in with every
+    open point marked [NEEDS CLARIFICATION]. Records a PHR in history/prompts/FEATURE/.
+      skillrunner specify task-crud
+      skillrunner specify billing --description "Invoices for a user's orders"
+    """
+    _run_stage("specify", feature, as_json, prompt_text, prompt_file, surface, model,
+               description=description, force=force)
+
+
+@main.command("plan")
+@click.argument("feature")
+@click.option("--skill", help="The skill whose layout and conventions to plan for "
+                              "[default: the plan's, else backend-builder].")
+@click.option("--adr", "record_adrs", is_flag=True, help="Record an ADR for each significant decision.")
+@click.option("--force", is_flag=True, help="Regenerate plan.md even if it was edited by hand.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@_prompt_options
+@_handle_errors
+def plan_cmd(feature: str, skill: str | None, record_adrs: bool, force: bool, as_json: bool, prompt_text: str,
+             prompt_file: Any, surface: str, model: str) -> None:
+    """Write specs/FEATURE/plan.md for a person to review.
+
+    \b
+    Summary, technical context, a mermaid erDiagram, the endpoint table, the file map of what
+    implement writes, the decisions taken with their alternatives, risks and the test plan.
+    Significant decisions are printed as ADR suggestions; --adr records them in history/adr/.
+      skillrunner plan task-crud --skill backend-engineer
+      skillrunner plan task-crud --adr
+    """
+    _run_stage("plan", feature, as_json, prompt_text, prompt_file, surface, model,
+               skill=skill, record_adrs=record_adrs, force=force)
+
+
+@main.command("tasks")
+@click.argument("args", nargs=-1, metavar="[check] FEATURE")
+@click.option("--skill", help="The skill whose file layout to use [default: the plan's].")
+@click.option("--force", is_flag=True, help="Regenerate tasks.md even if it was edited by hand.")
+@FORMAT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@_prompt_options
+@_handle_errors
+def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, as_json: bool,
+              prompt_text: str, prompt_file: Any, surface: str, model: str) -> None:
+    """Write specs/FEATURE/tasks.md, or check it with `tasks check FEATURE`.
+
+    \b
+    Lines read '- [ ] T001 [P] [US1] description — path', in phases Setup, Foundational,
+    one per resource, Polish. The check enforces that format, unique ids, no two [P] tasks
+    of one phase on one file, and a task for every endpoint of the contract (exit 1).
+      skillrunner tasks task-crud
+      skillrunner tasks check task-crud --format github
+    """
+    if len(args) == 2 and args[0] == "check":
+        from skillrunner.tasks import check_feature_tasks
+
+        findings = check_feature_tasks(project=Path.cwd(), feature=args[1])
+        out = format_findings(findings, fmt)
+        if out or fmt == "json":
+            click.echo(out, nl=False)
+        if fmt == "text":
+            verdict = "OK" if not findings else f"{len(findings)} problem(s)"
+            click.echo(f"specs/{args[1]}/tasks.md: {verdict}", err=True)
+        if has_errors(findings):
+            sys.exit(1)
+        return
+    if len(args) != 1:
+        raise click.UsageError("give a feature (skillrunner tasks task-crud) or check and a feature "
+                               "(skillrunner tasks check task-crud)")
+    _run_stage("tasks", args[0], as_json, prompt_text, prompt_file, surface, model, skill=skill, force=force)
+
+
+@main.command("run")
+@click.argument("command", metavar="SKILL")
+@click.argument("feature")
+@click.option("--skill", help="For /sp.plan, /sp.tasks, /sp.implement: the skill [default: the plan's].")
+@click.option("--with-tests", is_flag=True, help="Run the generated suite after implement (a red/green PHR).")
+@click.option("--adr", "record_adrs", is_flag=True, help="Record an ADR for each significant decision.")
+@click.option("--description", help="For specify: what the feature is, in a sentence.")
+@click.option("--title", help="For /sp.phr: the record's title [default: the prompt's first line].")
+@click.option("--stage", help="For /sp.phr: the record's stage [default: misc].")
+@click.option("--force", is_flag=True, help="Overwrite files edited by hand.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one object: {"feature", "skill", "stages", "files", "backend": {"root", "app"}, '
+                   '"records"}.')
+@_prompt_options
+@_handle_errors
+def run_cmd(command: str, feature: str, skill: str | None, with_tests: bool, record_adrs: bool,
+            description: str | None, title: str | None, stage: str | None, force: bool, as_json: bool,
+            prompt_text: str, prompt_file: Any, surface: str, model: str) -> None:
+    """Run a skill on a feature: specify, plan, tasks, implement, each recorded as a PHR.
+
+    \b
+    SKILL is /sp.<skill> or <skill>; /sp.specify, /sp.plan, /sp.tasks, /sp.implement,
+    /sp.phr and /sp.adr run one step. Stops at the first failure with what to fix.
+    Without specs/api/task-crud.md, `task-crud` starts from the packaged example contract.
+      skillrunner run /sp.backend-engineer task-crud
+      skillrunner run backend-builder task-crud --with-tests --json
+      echo "Add comments to tasks" | skillrunner run /sp.phr task-crud --prompt-file -
+    """
+    _run_stage(command, feature, as_json, prompt_text, prompt_file, surface, model, skill=skill,
+               with_tests=with_tests, record_adrs=record_adrs, description=description, title=title,
+               stage=stage, force=force)
+
+
+@main.command("verify")
+@click.argument("feature")
+@click.option("--skill", help="The skill the backend was rendered with [default: the plan's].")
+@FORMAT_OPTION
+@_handle_errors
+def verify_cmd(feature: str, skill: str | None, fmt: str) -> None:
+    """Compare contract, plan, tasks, generated code and the running app's OpenAPI (exit 1 on any gap).
+
+    \b
+    Names every mismatch: a field the contract has and the app lacks, an endpoint the app
+    serves that no contract names, a ticked task whose file is missing, a stale plan...
+      skillrunner verify task-crud
+      skillrunner verify task-crud --format github
+    """
+    from skillrunner.verify import verify
+
+    report = verify(project=Path.cwd(), feature=feature, skill=skill)
+    out = format_findings(report.findings, fmt)
+    if out or fmt == "json":
+        click.echo(out, nl=False)
+    if fmt == "text":
+        errors = sum(f.severity == "error" for f in report.findings)
+        warnings = len(report.findings) - errors
+        verdict = "OK" if not report.findings else f"{errors} error(s), {warnings} warning(s)"
+        click.echo(f"verified {feature} ({', '.join(report.checked)}): {verdict}", err=True)
+    if has_errors(report.findings):
+        sys.exit(1)
+
+
 # --- records: phr, adr ----------------------------------------------------------------------------
+
+
+@main.group("phr")
+def phr_group() -> None:
+    """Prompt History Records: history/prompts/<feature>/NNNN-<slug>.<stage>.prompt.md.
+
+    \b
+    Every pipeline stage records one; record others by hand:
+      skillrunner phr new --stage refactor --title "Split the router" --feature task-crud
+      echo "the prompt" | skillrunner phr new --stage general --title "Ask" --prompt-file -
+    """
+
+
+@phr_group.command("new")
+@click.option("--stage", required=True, help="constitution, spec, plan, tasks, red, green, refactor, "
+                                             "explainer, misc or general.")
+@click.option("--title", required=True, help="What was asked, in a few words.")
+@click.option("--feature", help="The feature (required except for constitution and general).")
+@click.option("--response", default="", help="What the assistant answered, in short.")
+@click.option("--outcome", default="", help="What changed.")
+@click.option("--evaluation", default="", help="How it was checked.")
+@click.option("--command", "command_text", default="", help="The command that was run [default: this one].")
+@click.option("--file", "files", multiple=True, help="A file created or changed (repeatable).")
+@click.option("--test", "tests", multiple=True, help="A test run or added (repeatable).")
+@click.option("--label", "labels", multiple=True, help="A label (repeatable).")
+@click.option("--link", "links", multiple=True, metavar="KEY=URL",
+              help="spec, ticket, adr or pr (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@_prompt_options
+@_handle_errors
+def phr_new(stage: str, title: str, feature: str | None, response: str, outcome: str, evaluation: str,
+            command_text: str, files: tuple[str, ...], tests: tuple[str, ...], labels: tuple[str, ...],
+            links: tuple[str, ...], as_json: bool, prompt_text: str, prompt_file: Any, surface: str,
+            model: str) -> None:
+    """Record one PHR by hand; prints its path.
+
+    \b
+      skillrunner phr new --stage misc --title "Explain pagination" --feature task-crud \\
+          --prompt-text "Why offset pages?" --link ticket=https://example.org/T-12
+    """
+    from dataclasses import asdict
+
+    from skillrunner.records import write_phr
+
+    parsed: dict[str, str | None] = {}
+    for item in links:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.UsageError(f"--link {item!r}: write KEY=URL, e.g. --link pr=https://...")
+        parsed[key.strip()] = value.strip() or None
+    record = write_phr(project=Path.cwd(), stage=stage, title=title, feature=feature,
+                       prompt=_prompt(prompt_text, prompt_file), response=response, outcome=outcome,
+                       evaluation=evaluation, command=command_text or _command_line(), files=files,
+                       tests=tests, labels=labels, links=parsed, surface=surface, model=model)
+    click.echo(json.dumps(asdict(record), ensure_ascii=False) if as_json else record.path)
+
+
+@main.group("adr")
+def adr_group() -> None:
+    """Architecture Decision Records: history/adr/NNNN-<slug>.md.
+
+    \b
+      skillrunner adr new "Use PostgreSQL in production" --feature task-crud --status Accepted
+      skillrunner adr list
+      skillrunner adr supersede 2 --by 5
+    """
+
+
+@adr_group.command("new")
+@click.argument("title")
+@click.option("--feature", help="The feature the decision belongs to.")
+@click.option("--status", default="Proposed", show_default=True,
+              help="Proposed, Accepted, Superseded or Rejected.")
+@click.option("--context", default="", help="The forces at play.")
+@click.option("--decision", default="", help="What was decided.")
+@click.option("--consequences", default="", help="What gets easier and what harder.")
+@click.option("--alternatives", default="", help="What else was considered, and why not.")
+@click.option("--reference", "references", multiple=True, help="A link or path (repeatable).")
+@_handle_errors
+def adr_new(title: str, feature: str | None, status: str, context: str, decision: str, consequences: str,
+            alternatives: str, references: tuple[str, ...]) -> None:
+    """Record a decision; prints the new file's path. Sections left out are marked to fill in.
+
+    \b
+      skillrunner adr new "Offset pagination" --feature task-crud --status Accepted \\
+          --decision "page and page_size" --alternatives "cursors: no total"
+    """
+    from skillrunner.records import write_adr
+
+    record = write_adr(project=Path.cwd(), title=title, feature=feature, status=status, context=context,
+                       decision=decision, consequences=consequences, alternatives=alternatives,
+                       references=references)
+    click.echo(record.path)
+
+
+@adr_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@_handle_errors
+def adr_list(as_json: bool) -> None:
+    """List the ADRs: id, status, date, feature, title.
+
+    \b
+      skillrunner adr list --json
+    """
+    from dataclasses import asdict
+
+    from skillrunner.records import list_adrs
+
+    records = list_adrs(project=Path.cwd())
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in records], indent=2, ensure_ascii=False))
+        return
+    if not records:
+        click.echo('no ADRs yet: skillrunner adr new "Title" records one', err=True)
+    for r in records:
+        state, date, feature = r.state or "?", r.date or "?", r.feature or "-"
+        click.echo(f"{r.id:04d}  {state:<10}  {date:<10}  {feature:<16}  {r.title}")
+
+
+@adr_group.command("supersede")
+@click.argument("old", type=int)
+@click.option("--by", "new", type=int, required=True, help="The id of the ADR that replaces it.")
+@_handle_errors
+def adr_supersede(old: int, new: int) -> None:
+    """Mark ADR OLD superseded by ADR NEW (and reference OLD from NEW).
+
+    \b
+      skillrunner adr supersede 2 --by 5
+    """
+    from skillrunner.records import supersede_adr
+
+    before, after = supersede_adr(project=Path.cwd(), old=old, new=new)
+    click.echo(f"{before.path}: {before.status}")
+    click.echo(f"{after.path}: references ADR-{before.id:04d}")
 
 
 # --- agents: init, prompt, catalog -----------------------------------------------------------------

@@ -1,0 +1,335 @@
+"""Verify: the contract, spec, plan, tasks, generated code and the running app's OpenAPI agree."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from skillrunner.artifacts import check_feature, feature_dir, is_sealed
+from skillrunner.contract import Contract, Endpoint, Resource, find_contract, load_contract
+from skillrunner.errors import ContractError
+from skillrunner.findings import Finding
+from skillrunner.plan import DEFAULT_SKILL, SkillChoice, expected_plan, planned_skill, resolve_skill
+from skillrunner.specify import build_spec
+from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
+
+__all__ = ["VerifyReport", "app_openapi", "compare_openapi", "verify"]
+
+_INPUT = re.compile(r"^\*\*Input\*\*: (?P<text>.*)$", re.MULTILINE)
+_SECRET = "skillrunner-verify-secret-0123456789abcdef-0123"
+_DUMP = r"""
+import importlib, inspect, json, sys
+sys.path.insert(0, sys.argv[1])
+module, _, attr = sys.argv[2].partition(":")
+app = getattr(importlib.import_module(module), attr)
+routes = []
+for route in getattr(app, "routes", []):
+    endpoint = getattr(route, "endpoint", None)
+    if endpoint is None or not getattr(route, "methods", None):
+        continue
+    try:
+        file, line = inspect.getsourcefile(endpoint), inspect.getsourcelines(endpoint)[1]
+    except (OSError, TypeError):
+        file, line = None, 0
+    routes.append({"path": route.path, "methods": sorted(route.methods), "module": endpoint.__module__,
+                   "file": file, "line": line})
+print(json.dumps({"openapi": app.openapi(), "routes": routes}))
+"""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Every finding, and which layers were compared."""
+
+    findings: tuple[Finding, ...]
+    checked: tuple[str, ...]
+
+
+def _err(path: str, line: int, message: str, hint: str, code: str, col: int = 1) -> Finding:
+    return Finding(path, max(line, 1), col, "error", message, hint, code)
+
+
+def _warn(path: str, line: int, message: str, hint: str, code: str) -> Finding:
+    return Finding(path, max(line, 1), 1, "warning", message, hint, code)
+
+
+def _compare_artifact(project: Path, path: Path, expected: str, stage: str, feature: str) -> list[Finding]:
+    shown = path.relative_to(project).as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [_err(shown, 1, f"{shown} does not exist", f"run skillrunner {stage} {feature}", "missing")]
+    if text == expected or _strip_ticks(text) == _strip_ticks(expected):
+        return []
+    if not is_sealed(text):
+        return [_warn(shown, 1, f"{shown} was edited by hand, so it was not compared with the contract",
+                      f"rerun skillrunner {stage} {feature} --force to regenerate it", "hand-edited")]
+    old, new = text.splitlines(), expected.splitlines()
+    line = next((i for i, (a, b) in enumerate(zip(old, new, strict=False), start=1) if a != b),
+                min(len(old), len(new)) + 1)
+    return [_err(shown, line, f"{shown} is out of date with the contract (first difference here)",
+                 f"run skillrunner {stage} {feature}", "stale")]
+
+
+def _strip_ticks(text: str) -> str:
+    return re.sub(r"^(\s*- )\[[xX]\]", r"\1[ ]", text, flags=re.MULTILINE)
+
+
+# --- the app's OpenAPI ------------------------------------------------------------------------------------
+
+
+def app_openapi(*, root: Path, app: str, timeout: float = 120) -> dict[str, Any]:
+    """Import ``app`` (``module:attribute``) in a subprocess with ``root`` on sys.path and dump
+    ``{"openapi": app.openapi(), "routes": [{path, methods, module, file, line}]}``."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "DATABASE_URL": "sqlite://"}
+    if len(env.get("JWT_SECRET", "")) < 32:
+        env["JWT_SECRET"] = _SECRET
+    done = subprocess.run([sys.executable, "-c", _DUMP, str(root), app], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        last = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "no output")
+        raise RuntimeError(last)
+    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return data
+
+
+def _norm(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/") or "/")
+
+
+def _deref(spec: dict[str, Any], schema: Any) -> dict[str, Any]:
+    seen = 0
+    while isinstance(schema, dict) and "$ref" in schema and seen < 20:
+        ref = str(schema["$ref"])
+        node: Any = spec
+        for part in ref.removeprefix("#/").split("/"):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        schema, seen = node, seen + 1
+    if isinstance(schema, dict):
+        for key in ("allOf", "anyOf", "oneOf"):
+            for option in schema.get(key, []):
+                inner = _deref(spec, option)
+                if inner.get("properties"):
+                    return inner
+    return schema if isinstance(schema, dict) else {}
+
+
+def _properties(spec: dict[str, Any], schema: Any) -> set[str] | None:
+    resolved = _deref(spec, schema)
+    props = resolved.get("properties")
+    return set(props) if isinstance(props, dict) else None
+
+
+def _body_schema(op: dict[str, Any]) -> Any:
+    content = op.get("requestBody", {}).get("content", {})
+    return next((v.get("schema") for v in content.values()), None)
+
+
+def _response_schema(op: dict[str, Any], status: int) -> Any:
+    content = op.get("responses", {}).get(str(status), {}).get("content", {})
+    return next((v.get("schema") for v in content.values()), None)
+
+
+def _generated_fields(res: Resource) -> set[str]:
+    out = {"id"}
+    if res.owner == "user":
+        out.add("user_id")
+    if res.parent_field:
+        out.add(res.parent_field)
+    if res.timestamps:
+        out |= {"created_at", "updated_at"}
+    if res.soft_delete:
+        out.add("deleted_at")
+    return out
+
+
+def compare_openapi(contract: Contract, dump: dict[str, Any], *, project: Path,
+                    ignore_modules: tuple[str, ...] = ()) -> list[Finding]:
+    """Every difference between the contract and the app's OpenAPI: endpoints either side lacks,
+    success statuses, and fields missing from (or extra in) request and response bodies."""
+    spec: dict[str, Any] = dump.get("openapi", {})
+    paths: dict[str, Any] = spec.get("paths", {})
+    ops: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for path, item in paths.items():
+        for method, op in item.items():
+            if isinstance(op, dict) and method.upper() in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                ops[(method.upper(), _norm(path))] = (path, op)
+    where: dict[tuple[str, str], tuple[str, int, str]] = {}
+    for route in dump.get("routes", []):
+        file = route.get("file") or ""
+        shown = _display(Path(file), project) if file else "<app>"
+        for method in route.get("methods", []):
+            where[(method, _norm(route["path"]))] = (shown, int(route.get("line") or 1),
+                                                     str(route.get("module", "")))
+    findings: list[Finding] = []
+    named: set[tuple[str, str]] = set()
+    implement = f"run skillrunner implement {contract.feature}"
+    for res in contract.resources:
+        for ep in res.endpoints:
+            key = (ep.method, _norm(ep.path))
+            named.add(key)
+            if key not in ops:
+                findings.append(_err(contract.path, ep.line, f"`{ep.method} {ep.path}` is in the contract "
+                                     "but the app does not serve it", implement, "openapi-missing-endpoint"))
+                continue
+            findings += _compare_operation(contract, res, ep, ops[key][1], spec)
+    for key, (path, _) in sorted(ops.items()):
+        if key in named:
+            continue
+        file, line, module = where.get(key, ("<app>", 1, ""))
+        if any(module == m or module.startswith(m + ".") for m in ignore_modules if m):
+            continue
+        findings.append(_err(file, line, f"the app serves `{key[0]} {path}` but no contract names it",
+                             f"add it to {contract.path}, or remove it from the code",
+                             "openapi-extra-endpoint"))
+    return findings
+
+
+def _compare_operation(contract: Contract, res: Resource, ep: Endpoint, op: dict[str, Any],
+                       spec: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    call = f"`{ep.method} {ep.path}`"
+    implement = f"run skillrunner implement {contract.feature}"
+    statuses = sorted(op.get("responses", {}))
+    if str(ep.status) not in statuses:
+        out.append(_err(contract.path, ep.line, f"{call} answers {ep.status} in the contract, but the app "
+                        f"documents {', '.join(statuses) or 'nothing'}", implement, "openapi-status"))
+    names = {f.name for f in res.fields}
+    kind = ep.operation.kind
+    if kind in ("create", "update"):
+        body = _properties(spec, _body_schema(op))
+        if body is None:
+            out.append(_err(contract.path, ep.line, f"{call} takes no JSON object body in the app", implement,
+                            "openapi-body"))
+        else:
+            out += [_err(contract.path, f.line or ep.line, f"field `{f.name}` of {res.name} is in the "
+                         f"contract but not in the body of {call}", implement, "openapi-field")
+                    for f in res.fields if f.name not in body]
+            out += [_err(contract.path, ep.line, f"the body of {call} accepts `{extra}`, which the contract "
+                         "does not name", f"add `{extra}` to {res.name}'s fields, or {implement}",
+                         "openapi-extra-field")
+                    for extra in sorted(body - names)]
+    if kind in ("create", "get", "update") and ep.body == res.name:
+        public = _properties(spec, _response_schema(op, ep.status))
+        if public is not None:
+            for name in sorted((names | _generated_fields(res)) - public):
+                f = res.field(name)
+                out.append(_err(contract.path, f.line if f and f.line else ep.line,
+                                f"field `{name}` of {res.name} is missing from the response of {call}",
+                                implement, "openapi-field"))
+    return out
+
+
+def _display(path: Path, project: Path) -> str:
+    try:
+        return path.resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# --- verify ------------------------------------------------------------------------------------------
+
+
+def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[Finding], bool]:
+    """Generated files: missing (error) or different from what the contract renders now (warning)."""
+    try:
+        from skillrunner.render import render_backend  # the renderer lands in parallel
+    except ImportError:
+        return [], False
+    conv = skill.conventions
+    files: Any = render_backend(contract, conv, project=project)
+    root = PurePosixPath(conv.root)
+    findings = []
+    present = False
+    for rel, text in sorted(files.items()):
+        p = PurePosixPath(str(rel))
+        full = project / (p if p.parts[: len(root.parts)] == root.parts else root / p)
+        shown = _display(full, project)
+        try:
+            on_disk = full.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            findings.append(_err(shown, 1, f"generated file {shown} is missing",
+                                 f"run skillrunner implement {contract.feature} --skill {skill.name}",
+                                 "code-missing"))
+            continue
+        except UnicodeDecodeError:
+            on_disk = ""
+        present = True
+        if on_disk != text:
+            findings.append(_warn(shown, 1, f"{shown} differs from what {contract.path} renders now "
+                                  "(edited by hand, or the contract changed since implement)",
+                                  f"run skillrunner implement {contract.feature} to update it",
+                                  "code-differs"))
+    return findings, present
+
+
+def verify(*, project: Path, feature: str, skill: str | None = None, openapi: bool = True) -> VerifyReport:
+    """Compare every layer of ``feature``; each mismatch is a finding with file:line:col and a fix."""
+    check_feature(feature)
+    checked = ["contract"]
+    try:
+        contract = load_contract(find_contract(feature, project=project), project=project)
+    except ContractError as exc:
+        return VerifyReport(exc.findings, tuple(checked))
+    choice = resolve_skill(skill or planned_skill(project=project, feature=feature) or DEFAULT_SKILL,
+                           project=project)
+    fdir = feature_dir(project, feature)
+    findings: list[Finding] = []
+
+    spec_path = fdir / "spec.md"
+    description = None
+    if spec_path.is_file():
+        found = _INPUT.search(spec_path.read_text(encoding="utf-8", errors="replace"))
+        description = found["text"] if found else None
+    findings += _compare_artifact(project, spec_path, build_spec(feature=feature, contract=contract,
+                                                                 description=description, project=project),
+                                  "specify", feature)
+    checked.append("spec")
+    expected = expected_plan(project=project, contract=contract, skill=choice)
+    findings += _compare_artifact(project, fdir / "plan.md", expected, "plan", feature)
+    checked.append("plan")
+
+    tasks_path = fdir / "tasks.md"
+    if tasks_path.is_file():
+        text = tasks_path.read_text(encoding="utf-8", errors="replace")
+        shown = tasks_path.relative_to(project).as_posix()
+        findings += check_tasks(text, path=shown, contract=contract)
+        expected, _ = build_tasks(contract=contract, skill=choice, project=project,
+                                  done=done_tasks(tasks_path))
+        findings += _compare_artifact(project, tasks_path, expected, "tasks", feature)
+        for task in parse_tasks(text):
+            if task.done and not (project / task.path).exists():
+                findings.append(_err(shown, task.line, f"{task.id} is ticked but {task.path} does not exist",
+                                     f"run skillrunner implement {feature}, or untick {task.id}",
+                                     "task-missing-file", col=4))
+    else:
+        shown = tasks_path.relative_to(project).as_posix()
+        findings.append(_err(shown, 1, f"{shown} does not exist", f"run skillrunner tasks {feature}",
+                             "missing"))
+    checked.append("tasks")
+
+    code, present = _code(project, contract, choice)
+    findings += code
+    checked.append("code")
+    conv = choice.conventions
+    root = project / conv.root
+    if openapi and present:
+        try:
+            dump = app_openapi(root=root, app=conv.app)
+        except (RuntimeError, OSError, subprocess.SubprocessError, json.JSONDecodeError, IndexError) as exc:
+            main = _display(root / conv.path("main"), project)
+            findings.append(_err(main, 1, f"the app {conv.app} does not import: {exc}",
+                                 f"run the backend's suite (cd {conv.root} && pytest) to see the traceback",
+                                 "openapi-import"))
+        else:
+            ignore = tuple(conv.module(k) for k in ("users_router",) if k in conv.layout) \
+                if contract.auth == "builtin" else ()
+            findings += compare_openapi(contract, dump, project=project, ignore_modules=ignore)
+        checked.append("openapi")
+    return VerifyReport(tuple(sorted(set(findings))), tuple(checked))

@@ -1,0 +1,895 @@
+"""The contract format: parsing, checking, the documented examples, the CLI and fuzzing."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pydantic_core
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it.token import Token
+
+from skillrunner.cli import main
+from skillrunner.contract import (
+    CONSTRAINT_TYPES,
+    FIELD_KINDS,
+    OPERATION_KINDS,
+    Constraint,
+    Contract,
+    Endpoint,
+    Field,
+    FieldType,
+    Operation,
+    Parent,
+    Resource,
+    _block_tokens,
+    _pattern_problem,
+    _read_type,
+    check_contract,
+    check_contract_files,
+    contract_summary,
+    contract_to_dict,
+    find_contract,
+    load_contract,
+    parse_contract,
+)
+from skillrunner.errors import ContractError, SkillrunnerError, UsageError
+from skillrunner.findings import Finding, format_findings
+from skillrunner.markdown import parse_markdown
+from skillrunner.templating import py_identifier, py_literal
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = (REPO / "specs" / "api" / "task-crud.md").read_text(encoding="utf-8")
+CONTRACTS = REPO / "tests" / "contracts"
+
+BASE = """\
+---
+feature: base
+title: Base
+auth: jwt
+---
+
+## Resource: Task
+
+- table: tasks
+- id: int
+- owner: user
+- timestamps: yes
+
+| Field  | Type                  | Required | Default | Constraints    | Description |
+|--------|-----------------------|----------|---------|----------------|-------------|
+| title  | string                | yes      |         | max_length=100 | Title       |
+| status | enum(open, done)      | no       | open    | index          | State       |
+| notes  | text                  | no       |         |                | Notes       |
+| points | integer               | no       | 0       | ge=0           | Points      |
+
+### Endpoints
+
+| Method | Path                  | Operation                                 | Success        | Errors   |
+|--------|-----------------------|-------------------------------------------|----------------|----------|
+| POST   | /api/tasks            | create                                    | 201 Task       | 401, 422 |
+| GET    | /api/tasks            | list(filter: status; sort: title, points) | 200 Page[Task] | 401, 422 |
+| GET    | /api/tasks/search     | search(title, notes)                      | 200 Page[Task] | 401, 422 |
+| GET    | /api/tasks/stats      | stats(status)                             | 200 Stats      | 401      |
+| POST   | /api/tasks/close      | bulk_update(status=done)                  | 200 BulkResult | 401, 422 |
+| GET    | /api/tasks/{id}       | get                                       | 200 Task       | 401, 404 |
+| PATCH  | /api/tasks/{id}       | update                                    | 200 Task       | 401, 404 |
+| DELETE | /api/tasks/{id}       | delete                                    | 204            | 401, 404 |
+
+## Resource: Comment
+
+- table: comments
+- parent: Task (on delete: cascade)
+
+| Field | Type | Required | Default | Constraints | Description |
+|-------|------|----------|---------|-------------|-------------|
+| body  | text | yes      |         |             | Text        |
+
+### Endpoints
+
+| Method | Path                               | Operation | Success           | Errors   |
+|--------|------------------------------------|-----------|-------------------|----------|
+| POST   | /api/tasks/{task_id}/comments      | create    | 201 Comment       | 401, 404 |
+| GET    | /api/tasks/{task_id}/comments      | list      | 200 Page[Comment] | 401, 404 |
+| DELETE | /api/tasks/{task_id}/comments/{id} | delete    | 204               | 401, 404 |
+"""
+
+WITHOUT_COMMENT_ENDPOINTS = BASE.split("### Endpoints\n\n| Method | Path                               |")[0]
+
+
+def parse(text: str | bytes, path: str = "specs/api/base.md") -> tuple[Contract | None, list[Finding]]:
+    return parse_contract(text, path)
+
+
+def edit(*pairs: tuple[str, str], text: str = BASE) -> str:
+    for old, new in pairs:
+        assert text.count(old) == 1, f"{old!r} must occur once"
+        text = text.replace(old, new)
+    return text
+
+
+def errors(text: str, path: str = "specs/api/base.md") -> list[Finding]:
+    contract, findings = parse(text, path)
+    errs = [f for f in findings if f.severity == "error"]
+    assert errs, "expected errors"
+    assert contract is None
+    return errs
+
+
+def field_row(name: str, typ: str = "string", required: str = "no", default: str = "",
+              constraints: str = "") -> tuple[str, str]:
+    """An edit that adds a row to Task's field table."""
+    anchor = "| points | integer               | no       | 0       | ge=0           | Points      |\n"
+    return anchor, anchor + f"| {name} | {typ} | {required} | {default} | {constraints} | x |\n"
+
+
+def op_row(method: str, path: str, operation: str, success: str) -> tuple[str, str]:
+    """An edit that adds an endpoint row to Task's endpoint table."""
+    anchor = ("| DELETE | /api/tasks/{id}       | delete                                    "
+              "| 204            | 401, 404 |\n")
+    return anchor, anchor + f"| {method} | {path} | {operation} | {success} | 401 |\n"
+
+
+# --- the happy path ------------------------------------------------------------------------------
+
+
+def test_base_and_example_check_clean() -> None:
+    assert parse(BASE) [1] == []
+    contract, findings = parse(EXAMPLE, "specs/api/task-crud.md")
+    assert findings == [] and contract is not None
+
+
+def test_example_model() -> None:
+    contract, _ = parse(EXAMPLE, "specs/api/task-crud.md")
+    assert contract is not None
+    assert (contract.feature, contract.title, contract.version, contract.auth) == (
+        "task-crud", "Task management API", "1.0.0", "jwt")
+    assert contract.description.startswith("Authenticated users create")
+    task, comment = contract.resources
+    assert (task.name, task.table, task.id_type, task.owner, task.timestamps, task.soft_delete) == (
+        "Task", "tasks", "int", "user", True, False)
+    assert [f.name for f in task.fields] == ["title", "description", "status", "priority", "due_date", "tags"]
+    status = task.field("status")
+    assert status is not None
+    assert status.type == FieldType("enum", enum_values=("pending", "in_progress", "completed"))
+    assert (status.required, status.has_default, status.default) == (False, True, "pending")
+    assert status.constraints == (Constraint("index", True),)
+    title = task.field("title")
+    assert title is not None and title.required and title.constraint("max_length") == 255
+    tags = task.field("tags")
+    assert tags is not None and tags.type == FieldType("list", item="string") and tags.default == ()
+    assert tags.line == 29
+    lst = task.endpoints[1]
+    assert lst.operation == Operation("list", filters=("status", "priority"),
+                                      sorts=("created_at", "due_date", "title"))
+    assert (lst.method, lst.path, lst.status, lst.body, lst.errors) == (
+        "GET", "/api/tasks", 200, "Page[Task]", (401, 422))
+    bulk = task.endpoints[4]
+    assert bulk.operation.assignments == (("status", "completed"),)
+    assert task.endpoints[-1].body is None and task.endpoints[-1].status == 204
+    assert comment.parent == Parent("Task", "cascade") and comment.parent_field == "task_id"
+    assert comment.endpoints[2].path_params == ("task_id", "id")
+    assert contract.children("Task") == (comment,)
+
+
+@pytest.mark.parametrize("name", ["library.md", "inventory.md"])
+def test_own_contracts_check_clean(name: str) -> None:
+    contract, findings = parse((CONTRACTS / name).read_bytes(), f"tests/contracts/{name}")
+    assert findings == []
+    assert contract is not None
+
+
+def test_own_contracts_cover_every_type_constraint_operation_and_setting() -> None:
+    contracts = [load_contract(CONTRACTS / n, project=REPO) for n in ("library.md", "inventory.md")]
+    resources = [r for c in contracts for r in c.resources]
+    fields = [f for r in resources for f in r.fields]
+    assert {f.type.kind for f in fields} == set(FIELD_KINDS)
+    assert {c.name for f in fields for c in f.constraints} == set(CONSTRAINT_TYPES)
+    ops = [e.operation for r in resources for e in r.endpoints]
+    assert {o.kind for o in ops} == set(OPERATION_KINDS)
+    assert any(o.filters for o in ops) and any(o.sorts for o in ops)
+    assert any(len(o.assignments) > 1 for o in ops)
+    assert {c.auth for c in contracts} == {"jwt", "builtin"}
+    assert {r.id_type for r in resources} == {"int", "uuid"}
+    assert {r.owner for r in resources} == {"user", "none"}
+    assert {r.parent.on_delete for r in resources if r.parent} == {"cascade", "restrict"}
+    assert {r.timestamps for r in resources} == {True, False}
+    assert {r.soft_delete for r in resources} == {True, False}
+    assert {e.method for r in resources for e in r.endpoints} == {"GET", "POST", "PATCH", "DELETE"}
+    # filters on boolean and integer fields, stats on a boolean: the inventory covers them
+    inventory = contracts[1]
+    warehouse = {f.name: f.type.kind for f in inventory.resources[0].fields}
+    assert (warehouse["active"], warehouse["capacity"]) == ("boolean", "integer")
+    specs = {e.operation.spec for e in inventory.resources[0].endpoints}
+    assert "list(filter: active, city, capacity; sort: name, capacity, created_at)" in specs
+    assert {"stats(active)", "bulk_update(active=false)"} <= specs
+
+
+def test_spec_properties_are_what_the_contract_writes() -> None:
+    for name in ("library.md", "inventory.md"):
+        lines = (CONTRACTS / name).read_text(encoding="utf-8").split("\n")
+        contract = load_contract(CONTRACTS / name, project=REPO)
+        for res in contract.resources:
+            for f in res.fields:
+                assert _read_type(f.type.spec) == f.type
+                assert f"| {f.type.spec} " in lines[f.line - 1]
+            for e in res.endpoints:
+                assert f"| {e.operation.spec} " in lines[e.line - 1]
+                assert f"| {e.success} " in lines[e.line - 1]
+
+
+# --- what the documentation shows ------------------------------------------------------------------
+
+
+def doc_examples() -> list[tuple[int, str, str | None]]:
+    """Every ```markdown block of docs/contract-format.md and the ```text block right after it."""
+    text = (REPO / "docs" / "contract-format.md").read_text(encoding="utf-8")
+    fences = [t for t in parse_markdown(text) if t.type == "fence"]
+    out = []
+    for i, tok in enumerate(fences):
+        if tok.info.strip() != "markdown":
+            continue
+        nxt = fences[i + 1] if i + 1 < len(fences) else None
+        expected = None
+        if nxt is not None and nxt.info.strip() == "text" and tok.map and nxt.map:
+            between = text.split("\n")[tok.map[1]:nxt.map[0]]
+            if not any(line.strip() for line in between):
+                expected = nxt.content
+        out.append(((tok.map or [0])[0] + 1, tok.content, expected))
+    return out
+
+
+def test_documentation_has_clean_and_error_examples() -> None:
+    examples = doc_examples()
+    assert sum(e is None for _, _, e in examples) >= 2
+    assert sum(e is not None for _, _, e in examples) >= 4
+
+
+@pytest.mark.parametrize(("line", "block", "expected"), doc_examples(), ids=lambda v: str(v)[:12])
+def test_documentation_example(line: int, block: str, expected: str | None) -> None:
+    match = re.search(r"^feature: ([a-z0-9-]+)$", block, re.M)
+    path = f"specs/api/{match.group(1) if match else 'example'}.md"
+    contract, findings = parse_contract(block, path)
+    if expected is None:
+        assert findings == [], f"the example on line {line} must check clean"
+        assert contract is not None
+    else:
+        assert format_findings(findings) == expected
+        assert contract is None
+
+
+# --- errors: each one, with its place and a hint ---------------------------------------------------
+
+
+CASES: list[tuple[str, tuple[tuple[str, str], ...], str]] = [
+    ("unknown type", (field_row("size", "strng"),), "unknown type 'strng'"),
+    ("alias type", (field_row("size", "int"),), "unknown type 'int'"),
+    ("type params", (field_row("size", "string(50)"),), "string takes no parameters"),
+    ("decimal params", (field_row("size", "decimal"),), "decimal needs its precision and scale"),
+    ("decimal range", (field_row("size", "decimal(2, 5)"),), "decimal(2, 5) is out of range"),
+    ("list item", (field_row("size", "list[integer]"),), "list[integer] is not supported"),
+    ("ref target", (field_row("size", "ref(Nope)"),), "ref(Nope) names no resource"),
+    ("ref self required", (field_row("size", "ref(Task)", "yes"),), "required reference to its own"),
+    ("duplicate field", (field_row("title"),), "field 'title' is defined twice"),
+    ("not identifier", (field_row("due-date"),), "'due-date' is not a Python identifier"),
+    ("not snake", (field_row("dueDate"),), "'dueDate' is not snake_case"),
+    ("underscore", (field_row("_secret"),), "'_secret' starts with _"),
+    ("keyword", (field_row("import"),), "'import' is a Python keyword"),
+    ("soft keyword", (field_row("match"),), "'match' is a Python keyword"),
+    ("builtin", (field_row("type"),), "'type' is a Python builtin"),
+    ("id", (field_row("id", "integer"),), "'id' is a column the generated code adds"),
+    ("user_id", (field_row("user_id"),), "'user_id' is a column the generated code adds"),
+    ("created_at", (field_row("created_at", "datetime"),), "'created_at' is a column"),
+    ("updated_at", (field_row("updated_at", "datetime"),), "'updated_at' is a column"),
+    ("deleted_at", (field_row("deleted_at", "datetime"),), "'deleted_at' is a column"),
+    ("parent id", (("| body  | text | yes      |         |             | Text        |\n",
+                    "| body  | text | yes      |         |             | Text        |\n"
+                    "| task_id | integer | no | | | x |\n"),), "'task_id' is the column holding the parent"),
+    ("child list", (field_row("comments"),), "'comments' is the list of Comment children"),
+    ("model_config", (field_row("model_config"),), "would shadow an attribute of SQLModel"),
+    ("metadata", (field_row("metadata"),), "'metadata' would shadow"),
+    ("model_ prefix", (field_row("model_name"),), "'model_name' would shadow"),
+    ("enum empty", (field_row("kind", "enum()"),), "enum has no values"),
+    ("enum not word", (field_row("kind", "enum(High Risk, low)"),),
+     "enum value 'High Risk' is not a plain word"),
+    ("enum digit", (field_row("kind", "enum(1st, 2nd)"),), "enum value '1st' is not a plain word"),
+    ("enum keyword", (field_row("kind", "enum(if, else)"),), "enum value 'if' is a Python keyword"),
+    ("enum twice", (field_row("kind", "enum(a, a)"),), "enum value 'a' is listed twice"),
+    ("default type", (field_row("size", "integer", default="big"),), "'big' is not an integer"),
+    ("default enum", (field_row("kind", "enum(a, b)", default="c"),), "default c of kind is not one of"),
+    ("default required", (field_row("size", "integer", "yes", "1"),), "size is required and has a default"),
+    ("default bool", (field_row("flag", "boolean", default="maybe"),), "'maybe' is not a boolean"),
+    ("default date", (field_row("day", "date", default="2024-02-30"),), "is not a date"),
+    ("default datetime naive", (field_row("at", "datetime", default="2024-01-01T10:00:00"),),
+     "is not an ISO 8601 datetime with an offset"),
+    ("default uuid", (field_row("ref_id", "uuid", default="nope"),), "is not a UUID"),
+    ("default email", (field_row("mail", "email", default="nope"),), "is not an email address"),
+    ("default url", (field_row("site", "url", default="ftp://x"),), "is not an http(s) URL"),
+    ("default decimal", (field_row("cost", "decimal(4, 2)", default="123.4"),), "does not fit decimal(4, 2)"),
+    ("default list", (field_row("tags", "list[string]", default="[1, 2]"),), "holds only strings"),
+    ("default json", (field_row("data", "json", default="{}"),), "json field cannot be given a value"),
+    ("default breaks", (field_row("size", "integer", default="-1", constraints="ge=0"),), "breaks ge=0"),
+    ("default length", (field_row("code", default="abcdef", constraints="max_length=3"),),
+     "breaks max_length=3"),
+    ("default pattern", (field_row("code", default="abc", constraints='pattern="^[0-9]+$"'),),
+     "breaks pattern=^[0-9]+$"),
+    ("unknown constraint", (field_row("code", constraints="maxlength=3"),), "unknown constraint 'maxlength'"),
+    ("malformed constraint", (field_row("code", constraints="max length=3"),), "does not read"),
+    ("constraint no value", (field_row("code", constraints="max_length="),),
+     "constraint max_length has no value"),
+    ("constraint value type", (field_row("code", constraints="max_length=ten"),), "must be a whole number"),
+    ("constraint misfit", (field_row("size", "integer", constraints="max_length=3"),),
+     "constraint max_length does not apply to integer"),
+    ("constraint on text", (field_row("blob", "text", constraints="unique"),),
+     "unique does not apply to text"),
+    ("flag with value", (field_row("code", constraints="index=yes"),), "constraint index takes no value"),
+    ("integer float bound", (field_row("size", "integer", constraints="ge=0.5"),),
+     "must be a whole number on"),
+    ("bounds", (field_row("size", "integer", constraints="ge=5, le=1"),), "no number fits between 5 and 1"),
+    ("ge and gt", (field_row("size", "integer", constraints="ge=5, gt=1"),), "both ge and gt are given"),
+    ("lengths", (field_row("code", constraints="min_length=5, max_length=1"),), "min_length 5 is above"),
+    ("email length", (field_row("mail", "email", constraints="max_length=400"),),
+     "above the email limit 320"),
+    ("constraint twice", (field_row("code", constraints="index, index"),), "constraint index is given twice"),
+    ("pattern compile", (field_row("code", constraints='pattern="(abc"'),), "does not compile"),
+    ("pattern lookahead", (field_row("code", constraints='pattern="^(?=a)"'),), "uses look-ahead"),
+    ("pattern backref", (field_row("code", constraints=r'pattern="(a)\1"'),), "uses backreferences"),
+    ("unterminated quote", (field_row("code", constraints='pattern="abc'),), "unterminated quote"),
+    ("required word", (field_row("code", required="maybe"),), "Required 'maybe' is not yes or no"),
+    ("path param", (op_row("GET", "/api/tasks/{slug}/x", "stats(status)", "200 Stats"),),
+     "path parameter {slug} is not explained by Task"),
+    ("path syntax", (op_row("GET", "/api/tasks/{bad-name}/x", "stats(status)", "200 Stats"),),
+     "path parameter '{bad-name}' does not read"),
+    ("path slash", (op_row("GET", "api/tasks/x", "stats(status)", "200 Stats"),), "does not start with /"),
+    ("path empty", (op_row("GET", "/api/tasks//x", "stats(status)", "200 Stats"),), "has an empty segment"),
+    ("path trailing", (op_row("GET", "/api/tasks/x/", "stats(status)", "200 Stats"),),
+     "has an empty segment"),
+    ("path literal", (op_row("GET", "/api/tasks/$x", "stats(status)", "200 Stats"),), "may hold only a-z"),
+    ("item path", (op_row("GET", "/api/tasks/one", "get", "200 Task"),), "get acts on one Task"),
+    ("collection path", (op_row("GET", "/api/tasks/{id}/stats", "stats(status)", "200 Stats"),),
+     "stats does not act on one Task"),
+    ("nested path", (("| GET    | /api/tasks/{task_id}/comments      | list ",
+                      "| GET    | /api/comments      | list "),), "its paths carry {task_id}"),
+    ("duplicate route", (op_row("GET", "/api/tasks/{task_id}", "stats(status)", "200 Stats"),),
+     "GET /api/tasks/{task_id} is already defined"),
+    ("filter field", (op_row("GET", "/api/tasks/all", "list(filter: nope)", "200 Page[Task]"),),
+     "list names 'nope', which is not a field of Task"),
+    ("filter type", (("filter: status;", "filter: notes;"),), "list cannot filter by notes (text)"),
+    ("filter query", (field_row("page", "integer"), ("filter: status;", "filter: page;")),
+     "filter 'page' clashes with the query parameter"),
+    ("sort field", (("sort: title, points", "sort: title, nope"),), "list names 'nope'"),
+    ("sort twice", (("sort: title, points", "sort: title, title"),), "sort: names title twice"),
+    ("sort created_at without timestamps", (("- timestamps: yes", "- timestamps: no"),
+                                            ("sort: title, points", "sort: created_at")),
+     "list names 'created_at'"),
+    ("search field", (("search(title, notes)", "search(title, nope)"),), "search names 'nope'"),
+    ("search type", (("search(title, notes)", "search(points)"),), "search cannot search points (integer)"),
+    ("search empty", (("search(title, notes)", "search()"),), "search names no field"),
+    ("stats type", (("stats(status)", "stats(title)"),), "stats cannot count title (string)"),
+    ("stats two", (("stats(status)", "stats(status, title)"),), "stats counts one field, not 2"),
+    ("stats field", (("stats(status)", "stats(nope)"),), "stats names 'nope'"),
+    ("bulk field", (("bulk_update(status=done)", "bulk_update(nope=1)"),), "bulk_update names 'nope'"),
+    ("bulk value", (("bulk_update(status=done)", "bulk_update(status=gone)"),),
+     "bulk_update value gone for status is not one of"),
+    ("bulk value type", (("bulk_update(status=done)", "bulk_update(points=many)"),),
+     "bulk_update value for points: 'many' is not an integer"),
+    ("bulk syntax", (("bulk_update(status=done)", "bulk_update(status)"),),
+     "bulk_update item 'status' does not read"),
+    ("unknown operation", (("| create                                    |", "| make |"),),
+     "unknown operation 'make'"),
+    ("operation args", (("| create                                    |", "| create(title) |"),),
+     "create takes no arguments"),
+    ("list clause", (("list(filter: status; sort: title, points)", "list(where: status)"),),
+     "list clause 'where: status' does not read"),
+    ("method", (("| PATCH  | /api/tasks/{id}       |", "| PUT    | /api/tasks/{id}       |"),),
+     "update is served by PATCH, not PUT"),
+    ("method unknown", (("| PATCH  | /api/tasks/{id}       |", "| FETCH  | /api/tasks/{id}       |"),),
+     "method 'FETCH' is not known"),
+    ("success", (("| 201 Task       |", "| 200 Task       |"),), "create answers 201 Task, not 200 Task"),
+    ("success syntax", (("| 201 Task       |", "| created |"),), "success 'created' does not read"),
+    ("errors syntax", (("| 201 Task       | 401, 422 |", "| 201 Task       | 401, oops |"),),
+     "error status 'oops' is not a 4xx or 5xx code"),
+    ("errors twice", (("| 201 Task       | 401, 422 |", "| 201 Task       | 401, 401 |"),),
+     "error status 401 is listed twice"),
+    ("second create", (op_row("POST", "/api/tasks/again", "create", "201 Task"),),
+     "Task has a second create"),
+    ("same stats", (op_row("GET", "/api/tasks/stats2", "stats(status)", "200 Stats"),),
+     "stats(status) is already served"),
+    ("missing column", (("| Default | Constraints    |", "| Default | Constraint     |"),),
+     "lacks column(s) Constraints"),
+    ("unknown column", (("| Field  | Type                  | Required | Default | Constraints    |",
+                         "| Field  | Kind                  | Required | Default | Constraints    |"),),
+     "unknown column 'Kind'"),
+    ("row cells", (("| notes  | text                  | no       |         |                | Notes       |",
+                    "| notes  | text                  | no       |"),),
+     "this row has 3 cell(s), the header has 6"),
+    ("endpoint column", (("| Method | Path                  | Operation ",
+                          "| Verb   | Path                  | Operation "),),
+     "lacks column(s) Method"),
+    ("no field table", (("| body  | text | yes      |         |             | Text        |\n", ""),
+                        ("| Field | Type | Required | Default | Constraints | Description |\n"
+                         "|-------|------|----------|---------|-------------|-------------|\n", "")),
+     "Comment has no field table"),
+    ("id type", (("- id: int", "- id: long"),), "id type 'long' is not int or uuid"),
+    ("owner", (("- owner: user", "- owner: me"),), "owner 'me' is not user or none"),
+    ("owner without auth", (("auth: jwt", "auth: none"),),
+     "Task is owner: user but the contract has auth: none"),
+    ("parent missing", (("- parent: Task (on delete: cascade)", "- parent: Project"),),
+     "parent 'Project' is not a resource"),
+    ("parent self", (("- parent: Task (on delete: cascade)", "- parent: Comment"),),
+     "Comment is its own parent"),
+    ("parent cycle", (("- owner: user\n", "- owner: user\n- parent: Comment\n"),), "parents form a cycle"),
+    ("on delete", (("(on delete: cascade)", "(on delete: nullify)"),), "on delete 'nullify' is not cascade"),
+    ("parent syntax", (("- parent: Task (on delete: cascade)", "- parent: Task on delete"),),
+     "does not read"),
+    ("resource name", (("## Resource: Comment", "## Resource: comment_item"),), "is not PascalCase"),
+    ("resource reserved", (("## Resource: Comment", "## Resource: Page"),), "is used by the generated code"),
+    ("resource suffix", (("## Resource: Comment", "## Resource: TaskCreate"),),
+     "clashes with the Create schema"),
+    ("resource twice", (("## Resource: Comment", "## Resource: Task"),), "resource Task is defined twice"),
+    ("resource heading", (("## Resource: Comment", "## Resource Comment"),), "is not a resource heading"),
+    ("table twice", (("- table: comments", "- table: tasks"),), "table 'tasks' is used by Task too"),
+    ("table unsafe", (("- table: comments", "- table: Comments!"),), "is not a safe SQL identifier"),
+    ("table reserved", (("- table: comments", "- table: order"),), "'order' is a reserved word"),
+    ("table keyword", (("- table: comments", "- table: lambda"),), "'lambda' is a reserved word"),
+    ("resource keyword", (("## Resource: Comment", "## Resource: Class"),),
+     "becomes 'class', a Python keyword"),
+    ("table missing", (("- table: comments\n", ""),), "Comment has no `- table:` setting"),
+    ("table users builtin", (("auth: jwt", "auth: builtin"), ("- table: comments", "- table: users")),
+     "'users' is taken by auth: builtin"),
+    ("auth path", (("auth: jwt", "auth: builtin"), ("/api/tasks/close", "/api/auth/close")),
+     "is under /api/auth"),
+    ("unknown setting", (("- timestamps: yes", "- timestamp: yes"),), "unknown setting 'timestamp'"),
+    ("setting twice", (("- timestamps: yes", "- timestamps: yes\n- timestamps: no"),), "given twice"),
+    ("setting value", (("- timestamps: yes", "- timestamps: often"),), "timestamps 'often' is not yes or no"),
+    ("setting colon", (("- timestamps: yes", "- timestamps"),), "setting 'timestamps' has no value"),
+    ("frontmatter key", (("auth: jwt", "auth: jwt\nauthor: me"),), "unknown frontmatter key 'author'"),
+    ("frontmatter auth", (("auth: jwt", "auth: oauth"),), "auth 'oauth' is not known"),
+    ("frontmatter version", (("auth: jwt", "auth: jwt\nversion: 1.0"),), "version must be a string"),
+    ("version format", (("auth: jwt", "auth: jwt\nversion: v1"),), "version 'v1' is not MAJOR.MINOR.PATCH"),
+    ("feature slug", (("feature: base", "feature: Base_API"),), "feature 'Base_API' is not a slug"),
+    ("feature file", (("feature: base", "feature: other"),), "does not match the file name 'base.md'"),
+    ("feature missing", (("feature: base\n", ""),), "the frontmatter has no feature"),
+    ("title missing", (("title: Base\n", ""),), "the contract has no title"),
+    ("no frontmatter", (("---\nfeature: base\ntitle: Base\nauth: jwt\n---\n", ""),), "has no frontmatter"),
+    ("endpoints outside", (("## Resource: Task", "## Notes\n\n### Endpoints\n\n## Resource: Task"),),
+     "### Endpoints is outside any resource"),
+    ("second endpoints", (("- table: comments",
+                           "- table: comments\n\n### Endpoints\n\n| a |\n|---|\n| b |\n\n"
+                                                  "### Endpoints"),), "second ### Endpoints"),
+]
+
+
+@pytest.mark.parametrize(("name", "edits", "message"), CASES, ids=[c[0] for c in CASES])
+def test_error(name: str, edits: tuple[tuple[str, str], ...], message: str) -> None:
+    found = errors(edit(*edits))
+    assert any(message in f.message for f in found), "\n".join(map(str, found))
+    for f in found:
+        assert f.path == "specs/api/base.md" and f.line >= 1 and f.col >= 1
+        assert f.hint, f"no hint for {f.message}"
+        assert f.code
+
+
+def test_positions_point_at_the_cell() -> None:
+    text = edit(field_row("size", "strng"))
+    (finding,) = errors(text)
+    line = text.split("\n")[finding.line - 1]
+    assert line.startswith("| size |")
+    assert line[finding.col - 1:].startswith("strng")
+    assert finding.hint == ("did you mean 'string'? (one of: " + ", ".join(FIELD_KINDS) + ")")
+    assert str(finding).startswith(f"specs/api/base.md:{finding.line}:{finding.col}: error: unknown type")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = edit(field_row("class", "strng"), field_row("type"), ("- id: int", "- id: long"),
+                ("stats(status)", "stats(title)"), ("feature: base", "feature: Base!"))
+    found = errors(text)
+    messages = " | ".join(f.message for f in found)
+    for part in ("unknown type 'strng'", "'type' is a Python builtin", "id type 'long'",
+                 "stats cannot count title", "is not a slug"):
+        assert part in messages
+    assert found == sorted(found)
+
+
+def test_findings_after_a_broken_field_do_not_cascade() -> None:
+    text = edit(field_row("size", "strng"), ("search(title, notes)", "search(title, size)"))
+    found = errors(text)
+    assert [f.message for f in found] == ["unknown type 'strng'"]
+
+
+def test_warning_for_resource_without_endpoints_keeps_the_contract() -> None:
+    text = edit(("### Endpoints\n\n| Method | Path                               |",
+                 "| Method | Path                               |"))
+    contract, findings = parse(text)
+    assert contract is None  # the comment table became a second field table
+    text = WITHOUT_COMMENT_ENDPOINTS
+    contract, findings = parse(text)
+    assert [(f.severity, f.message) for f in findings] == [("warning", "Comment has no endpoints")]
+    assert contract is not None
+
+
+def test_feature_may_match_the_endpoints_file_name() -> None:
+    assert parse(BASE, "specs/api/base-endpoints.md")[1] == []
+    assert errors(BASE, "specs/api/base-api.md")[0].message.startswith("feature 'base' does not match")
+
+
+def test_owner_defaults_to_none_without_auth() -> None:
+    text = edit(("auth: jwt", "auth: none"), ("- owner: user\n", ""))
+    contract, findings = parse(text)
+    assert findings == [] and contract is not None
+    assert {r.owner for r in contract.resources} == {"none"}
+
+
+def test_values_of_every_type() -> None:
+    rows = [
+        field_row("a_int", "integer", default="-7"),
+        field_row("a_num", "number", default="2"),
+        field_row("a_dec", "decimal(6, 2)", default="1234.50"),
+        field_row("a_bool", "boolean", default="yes"),
+        field_row("a_date", "date", default="2024-02-29"),
+        field_row("a_dt", "datetime", default="2024-01-31T09:00:00+02:00"),
+        field_row("a_uuid", "uuid", default="6F1C1B8E-8A52-4C55-9B1A-2D7B3C4E5F60"),
+        field_row("a_mail", "email", default="a@example.com"),
+        field_row("a_url", "url", default="https://example.com/x?y=1"),
+        field_row("a_list", "list[string]", default='["x", "y, z"]'),
+        field_row("a_str", "`string`", default='"  padded, "'),
+        field_row("a_empty", "string", default='""'),
+    ]
+    contract, findings = parse(edit(*rows))
+    assert findings == [] and contract is not None
+    task = contract.resources[0]
+    got = {f.name: f.default for f in task.fields if f.name.startswith("a_")}
+    assert got == {
+        "a_int": -7, "a_num": 2.0, "a_dec": "1234.50", "a_bool": True, "a_date": "2024-02-29",
+        "a_dt": "2024-01-31T09:00:00+02:00", "a_uuid": "6f1c1b8e-8a52-4c55-9b1a-2d7b3c4e5f60",
+        "a_mail": "a@example.com", "a_url": "https://example.com/x?y=1", "a_list": ("x", "y, z"),
+        "a_str": "  padded, ", "a_empty": "",
+    }
+    assert all(f.has_default for f in task.fields if f.name.startswith("a_"))
+
+
+def test_constraint_values_and_quoting() -> None:
+    row = field_row("code", constraints=r'pattern="^[a-z]{1,3}(x\|y)$", min_length=1, max_length=9, unique')
+    contract, findings = parse(edit(row))
+    assert findings == [] and contract is not None
+    code = contract.resources[0].field("code")
+    assert code is not None
+    assert code.constraints == (Constraint("pattern", "^[a-z]{1,3}(x|y)$"), Constraint("min_length", 1),
+                                Constraint("max_length", 9), Constraint("unique", True))
+
+
+def test_patterns_agree_with_pydantics_engine() -> None:
+    accepted = [r"^[a-z]+$", r"^\d{3}-\d{4}$", r"(?i)^abc", r"^(a|b)*c$", r"^\w+@\w+\.\w+$", r"^[\]\[]+$",
+                r"(?P<year>\d{4})", r"^\(?=x$"]
+    refused = [r"(?=a)", r"(?!a)", r"(?<=a)b", r"(?<!a)b", r"(a)\1", r"(?P<x>a)(?P=x)", r"(?>a)", r"a*+",
+               r"abc\Z", r"(abc", r"[a-", r"\p{L}"]
+    for pattern in accepted:
+        assert _pattern_problem(pattern) is None, pattern
+        pydantic_core.SchemaValidator(pydantic_core.core_schema.str_schema(pattern=pattern))
+    for pattern in refused:
+        assert _pattern_problem(pattern) is not None, pattern
+
+
+# --- free text stays text; structure stays safe -----------------------------------------------------
+
+
+NASTY = ['"""', "'''", "\\", "{{ 7*7 }}", "{% raw %}", "'); import os; os.system('id')", "${HOME}", "\\n"]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_free_text_is_kept_literally(text: str) -> None:
+    cell = text.replace("|", "\\|")
+    yaml_title = json.dumps(f"Title {text}")
+    source = edit(("title: Base", f"title: {yaml_title}"),
+                  ("| Text        |", f"| {cell} |"),
+                  ("## Resource: Task\n", f"## Resource: Task\n\nAbout {text} here.\n"))
+    contract, findings = parse(source)
+    assert findings == [] and contract is not None
+    assert contract.title == f"Title {text}"
+    assert contract.resources[1].fields[0].description == text
+    assert contract.resources[0].description == f"About {text} here."
+
+
+@pytest.mark.parametrize("default", ['"""', "x'y\"z", "{{ 7*7 }}", "'); import os; #", "a\\b"])
+def test_string_defaults_reach_code_only_as_literals(default: str) -> None:
+    contract, findings = parse(edit(field_row("label", default=default)))
+    assert findings == [] and contract is not None
+    label = contract.resources[0].field("label")
+    assert label is not None
+    assert ast.literal_eval(py_literal(label.default)) == label.default
+
+
+def test_the_frontmatter_is_loaded_safely() -> None:
+    text = edit(("title: Base", "title: !!python/object/apply:os.system ['echo hacked']"))
+    found = errors(text)
+    assert any("frontmatter" in f.code or "yaml" in f.code for f in found)
+
+
+def assert_safe(contract: Contract) -> None:
+    """What the renderer may trust: names are identifiers, values are literals that read back."""
+    for res in contract.resources:
+        py_identifier(res.name)
+        py_identifier(res.snake)
+        py_identifier(res.table)
+        for f in res.fields:
+            py_identifier(f.name)
+            for value in f.type.enum_values:
+                py_identifier(value)
+            for value in (f.default, *(c.value for c in f.constraints)):
+                assert ast.literal_eval(py_literal(value)) == value
+        for e in res.endpoints:
+            for name in e.path_params:
+                py_identifier(name)
+            for name, value in e.operation.assignments:
+                py_identifier(name)
+                assert ast.literal_eval(py_literal(value)) == value
+
+
+# --- the model as data --------------------------------------------------------------------------
+
+
+def test_contract_to_dict_is_json_and_deterministic() -> None:
+    contract, _ = parse(EXAMPLE, "specs/api/task-crud.md")
+    assert contract is not None
+    data = contract_to_dict(contract)
+    dumped = json.dumps(data, sort_keys=True)
+    again = parse(EXAMPLE, "specs/api/task-crud.md")[0]
+    assert again is not None and json.dumps(contract_to_dict(again), sort_keys=True) == dumped
+    task = data["resources"][0]
+    assert task["fields"][2]["type"] == {"kind": "enum", "spec": "enum(pending, in_progress, completed)",
+                                         "enum_values": ["pending", "in_progress", "completed"],
+                                         "precision": None, "scale": None, "item": None, "ref": None}
+    assert task["endpoints"][4]["operation"]["assignments"] == [["status", "completed"]]
+    assert data["resources"][1]["parent"] == {"resource": "Task", "on_delete": "cascade", "field": "task_id"}
+
+
+@pytest.mark.parametrize("source", [EXAMPLE, BASE, *(b for _, b, _ in doc_examples()),
+                                    (CONTRACTS / "library.md").read_text(encoding="utf-8")])
+def test_block_tokens_are_the_shared_parsers_tokens(source: str) -> None:
+    def shape(tokens: list[Token]) -> list[tuple[object, ...]]:
+        return [(t.type, t.tag, t.map, t.level, t.nesting, t.content, t.info, t.markup) for t in tokens]
+
+    assert shape(_block_tokens(source)) == shape(parse_markdown(source))
+
+
+def test_crlf_bom_and_bytes_read_the_same() -> None:
+    plain = parse(BASE)
+    crlf = parse(("\ufeff" + BASE.replace("\n", "\r\n")).encode("utf-8"))
+    assert plain == crlf
+
+
+def test_invalid_utf8_is_a_finding() -> None:
+    found = errors(BASE.encode("utf-8").replace(b"Title", b"Ti\xfftle"))
+    assert any(f.code == "encoding" for f in found)
+
+
+def test_summary_names_everything() -> None:
+    contract = load_contract(CONTRACTS / "library.md", project=REPO)
+    text = contract_summary(contract)
+    assert ("Book: table books, id uuid, owner none, parent Author (on delete: restrict), timestamps, "
+            "soft delete") in text
+    assert "price         decimal(8, 2)" in text
+    assert "POST   /api/loans/return" in text
+
+
+def test_ordered_resources_put_parents_and_refs_first() -> None:
+    contract = load_contract(CONTRACTS / "library.md", project=REPO)
+    reordered = Contract(contract.path, contract.feature, contract.title, auth=contract.auth,
+                         resources=tuple(reversed(contract.resources)))
+    assert [r.name for r in reordered.ordered_resources()] == ["Author", "Book", "Loan"]
+
+
+def test_check_contract_on_a_model_built_in_python() -> None:
+    good = Contract("x.md", "x", "X", resources=(
+        Resource("Note", "notes", fields=(Field("body", FieldType("text"), True),),
+                 endpoints=(Endpoint("POST", "/api/notes", Operation("create"), 201, "Note"),)),))
+    assert check_contract(good) == []
+    bad = Contract("x.md", "x", "X", resources=(
+        Resource("Note", "notes", id_type="long",  # type: ignore[arg-type]
+                 fields=(Field("class", FieldType("text"), True),
+                         Field("n", FieldType("integer"), False, True, "5")),
+                 endpoints=(Endpoint("GET", "/api/notes", Operation("stats", fields=("body",)), 200,
+                                     "Stats"),)),))
+    messages = [f.message for f in check_contract(bad)]
+    assert "id type 'long' is not int or uuid" in messages
+    assert "field name 'class' is a Python keyword" in messages
+    assert "default '5' of n is not an integer" in messages or "default 5 of n is not an integer" in messages
+    assert "stats names 'body', which is not a field of Note" in messages
+
+
+# --- finding and loading --------------------------------------------------------------------------
+
+
+def write(project: Path, name: str, text: str) -> Path:
+    path = project / "specs" / "api" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_find_contract(tmp_path: Path) -> None:
+    with pytest.raises(SkillrunnerError) as missing:
+        find_contract("base", project=tmp_path)
+    assert "specs/api/base.md" in str(missing.value) and "specs/api/base-endpoints.md" in str(missing.value)
+    assert "write specs/api/base.md" in missing.value.hint
+    seed = write(tmp_path, "base-endpoints.md", BASE)
+    assert find_contract("base", project=tmp_path) == seed
+    plain = write(tmp_path, "base.md", BASE)
+    with pytest.raises(SkillrunnerError, match="both"):
+        find_contract("base", project=tmp_path)
+    seed.unlink()
+    assert find_contract("base", project=tmp_path) == plain
+    with pytest.raises(UsageError):
+        find_contract("../etc/passwd", project=tmp_path)
+
+
+def test_load_contract(tmp_path: Path) -> None:
+    path = write(tmp_path, "base.md", BASE)
+    contract = load_contract(path, project=tmp_path)
+    assert contract.path == "specs/api/base.md"
+    write(tmp_path, "base.md", edit(field_row("type", "strng"), ("- id: int", "- id: long")))
+    with pytest.raises(ContractError) as err:
+        load_contract(path, project=tmp_path)
+    assert len(err.value.findings) == 2
+    assert "specs/api/base.md:" in str(err.value)
+
+
+def test_check_contract_files(tmp_path: Path) -> None:
+    write(tmp_path, "base.md", BASE)
+    write(tmp_path, "broken.md", BASE)
+    report = check_contract_files(project=tmp_path)
+    assert report.files == ("specs/api/base.md", "specs/api/broken.md")
+    assert report.errors == 1 and "does not match the file name" in report.findings[0].message
+    with pytest.raises(SkillrunnerError, match="no contracts"):
+        check_contract_files(project=tmp_path / "empty")
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "base.md", BASE)
+    return tmp_path
+
+
+def test_cli_check_clean(project: Path) -> None:
+    result = CliRunner().invoke(main, ["contract", "check"])
+    assert result.exit_code == 0, result.output
+    assert "checked 1 contract(s): OK" in result.stderr
+
+
+def test_cli_check_errors(project: Path) -> None:
+    write(project, "base.md", edit(field_row("size", "strng")))
+    result = CliRunner().invoke(main, ["contract", "check"])
+    assert result.exit_code == 1
+    assert re.search(r"^specs/api/base\.md:\d+:\d+: error: unknown type 'strng' \[type\]\n"
+                     r"  hint: did you mean", result.stdout, re.M)
+    assert "Traceback" not in result.output
+    as_json = CliRunner().invoke(main, ["contract", "check", "--format", "json", "specs/api/base.md"])
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)[0]["message"] == "unknown type 'strng'"
+    github = CliRunner().invoke(main, ["contract", "check", "--format", "github"])
+    assert github.stdout.startswith("::error file=specs/api/base.md,line=")
+
+
+def test_cli_check_strict_fails_on_warnings(project: Path) -> None:
+    write(project, "base.md", WITHOUT_COMMENT_ENDPOINTS)
+    assert CliRunner().invoke(main, ["contract", "check"]).exit_code == 0
+    assert CliRunner().invoke(main, ["contract", "check", "--strict"]).exit_code == 1
+
+
+def test_cli_check_without_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["contract", "check"])
+    assert result.exit_code == 1 and "no contracts to check" in result.stderr
+    missing = CliRunner().invoke(main, ["contract", "check", "nope.md"])
+    assert missing.exit_code == 2
+
+
+def test_cli_show(project: Path) -> None:
+    result = CliRunner().invoke(main, ["contract", "show", "base", "--json"])
+    assert result.exit_code == 0, result.output
+    contract = load_contract(project / "specs/api/base.md", project=project)
+    assert json.loads(result.stdout) == contract_to_dict(contract)
+    summary = CliRunner().invoke(main, ["contract", "show", "specs/api/base.md"])
+    assert summary.exit_code == 0 and summary.stdout == contract_summary(contract)
+    write(project, "base.md", edit(field_row("size", "strng")))
+    broken = CliRunner().invoke(main, ["contract", "show", "base"])
+    assert broken.exit_code == 1
+    assert "unknown type 'strng'" in broken.stderr and "Traceback" not in broken.output
+    unknown = CliRunner().invoke(main, ["contract", "show", "nope"])
+    assert unknown.exit_code == 1
+    assert "neither specs/api/nope.md nor specs/api/nope-endpoints.md" in unknown.stderr
+
+
+def test_cli_help_teaches() -> None:
+    result = CliRunner().invoke(main, ["contract", "check", "--help"])
+    assert result.exit_code == 0 and "skillrunner contract check specs/api/task-crud.md" in result.output
+
+
+# --- fuzzing: any input gives findings, never an exception --------------------------------------------
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LINES = BASE.split("\n")
+
+
+def check_outcome(text: str | bytes) -> None:
+    contract, findings = parse_contract(text, "specs/api/base.md")
+    assert isinstance(findings, list) and all(isinstance(f, Finding) for f in findings)
+    assert all(f.line >= 1 and f.col >= 1 for f in findings)
+    if contract is None:
+        assert any(f.severity == "error" for f in findings)
+    else:
+        assert_safe(contract)
+        json.dumps(contract_to_dict(contract))
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_fuzz_random_text(text: str) -> None:
+    check_outcome(text)
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_fuzz_random_bytes(raw: bytes) -> None:
+    check_outcome(raw)
+
+
+JUNK = st.sampled_from(["|", "||", "\\", "`", "(", ")", "[", "]", "{", "}", "=", ",", ";", ":", "\"", "'",
+                        "-", "#", "## Resource: X", "### Endpoints", "---", "\t", " ", "\x00", "\ud800",
+                        "é", "*", "_", "<", ">", "{{", "%}", "\n", "| a | b |", "|---|"])
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> str:
+    lines = list(LINES)
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, len(lines) - 1))
+        action = draw(st.sampled_from(["drop", "swap", "dup", "junk", "char", "cell", "cells"]))
+        if action == "drop":
+            del lines[i]
+        elif action == "swap":
+            j = draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif action == "dup":
+            lines.insert(i, lines[i])
+        elif action == "junk":
+            lines.insert(i, draw(st.lists(JUNK, max_size=5).map("".join)) + draw(st.text(max_size=10)))
+        elif action == "char" and lines[i]:
+            k = draw(st.integers(0, len(lines[i])))
+            lines[i] = lines[i][:k] + draw(JUNK) + lines[i][k + 1:]
+        elif lines[i].count("|") > 2:
+            cells = lines[i].split("|")
+            k = draw(st.integers(1, len(cells) - 2))
+            if action == "cell":
+                del cells[k]
+            else:
+                cells[k] = draw(st.lists(JUNK, max_size=4).map("".join)) or cells[k]
+            lines[i] = "|".join(cells)
+        if not lines:
+            lines = [""]
+    return "\n".join(lines)
+
+
+@FUZZ
+@given(mutated())
+def test_fuzz_mutated_contracts(text: str) -> None:
+    check_outcome(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([EXAMPLE, BASE, (CONTRACTS / "library.md").read_text(encoding="utf-8")]),
+       st.integers(0, 10_000), st.binary(min_size=1, max_size=8))
+def test_fuzz_byte_splices(source: str, at: int, junk: bytes) -> None:
+    raw = source.encode("utf-8")
+    at %= len(raw)
+    check_outcome(raw[:at] + junk + raw[at + len(junk):])

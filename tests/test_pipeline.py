@@ -1,0 +1,226 @@
+"""run: the stages in order, PHRs per stage, --json, the example contract, reruns, failures, tests."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from skillrunner import pipeline
+from skillrunner.cli import main
+from skillrunner.contract import find_contract, load_contract
+from skillrunner.errors import RenderError, SkillrunnerError, UsageError
+from skillrunner.frontmatter import parse_document
+from skillrunner.pipeline import complete_implement, parse_command, run, run_generated_tests
+from skillrunner.plan import file_map, resolve_skill
+from skillrunner.tasks import parse_tasks
+
+
+@dataclass
+class _Written:
+    root: Path
+    app: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _fake_implement(*, project: Path, feature: str, skill: str, force: bool = False, **_: Any) -> _Written:
+    """Writes one line per planned file, so the pipeline is tested apart from the renderer."""
+    choice = resolve_skill(skill, project=project)
+    contract = load_contract(find_contract(feature, project=project), project=project)
+    out = _Written(project / choice.conventions.root, choice.conventions.app)
+    for f in file_map(contract, choice.conventions):
+        path = project / f.path
+        text = f"# {f.description} ({contract.version})\n"
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if old == text:
+            out.unchanged.append(f.path)
+            continue
+        path.write_text(text, encoding="utf-8")
+        (out.created if old is None else out.updated).append(f.path)
+    return out
+
+
+@pytest.fixture
+def fake_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "_implement", _fake_implement)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
+def _stages(project: Path) -> list[str]:
+    records = sorted((project / "history/prompts").rglob("*.prompt.md"))
+    out = []
+    for path in records:
+        doc = parse_document(path.read_bytes(), str(path))
+        assert doc.data is not None
+        out.append(str(doc.data["stage"]))
+    return out
+
+
+def test_parse_command() -> None:
+    assert parse_command("/sp.plan") == ("plan", None)
+    assert parse_command("sp.adr") == ("adr", None)
+    assert parse_command("/sp.backend-engineer") == (None, "backend-engineer")
+    assert parse_command("backend-builder") == (None, "backend-builder")
+    with pytest.raises(UsageError):
+        parse_command("/sp.")
+
+
+def test_fresh_folder_runs_every_stage_from_the_example(tmp_path: Path, fake_renderer: None) -> None:
+    result = run(project=tmp_path, command="/sp.backend-engineer", feature="task-crud")
+    assert result.ok, result.error
+    assert [s.name for s in result.stages] == ["specify", "plan", "tasks", "implement"]
+    assert result.notes and "copied the example contract" in result.notes[0]
+    assert (tmp_path / "specs/api/task-crud.md").is_file()
+    for name in ("spec.md", "plan.md", "tasks.md"):
+        assert f"specs/task-crud/{name}" in result.changed
+    assert "backend/app/routers/tasks.py" in result.changed
+    assert _stages(tmp_path) == ["spec", "plan", "tasks", "green"]
+    assert len(result.records) == 4 and all((tmp_path / r).is_file() for r in result.records)
+    assert result.backend_root == (tmp_path / "backend").resolve().as_posix()
+    assert result.backend_app == "app.main:app"
+    tasks = parse_tasks((tmp_path / "specs/task-crud/tasks.md").read_text(encoding="utf-8"))
+    assert tasks and all(t.done for t in tasks)
+    data = result.to_dict()
+    assert {"feature", "skill", "stages", "files", "backend", "records"} <= set(data)
+    assert data["backend"] == {"root": result.backend_root, "app": "app.main:app"}
+    json.dumps(data)
+
+
+def test_rerun_changes_nothing_but_records_and_contract_change_is_reported(tmp_path: Path,
+                                                                           fake_renderer: None) -> None:
+    run(project=tmp_path, command="backend-builder", feature="task-crud")
+    snapshot = {p: p.read_bytes() for p in (tmp_path / "specs").rglob("*") if p.is_file()}
+    again = run(project=tmp_path, command="backend-builder", feature="task-crud")
+    assert again.ok and again.changed == []
+    assert {p: p.read_bytes() for p in (tmp_path / "specs").rglob("*") if p.is_file()} == snapshot
+    assert len(_stages(tmp_path)) == 8
+    contract = tmp_path / "specs/api/task-crud.md"
+    contract.write_text(contract.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.1.0")
+                        .replace("| 200 Stats      | 401           |", "| 200 Stats      | 401, 422      |"),
+                        encoding="utf-8")
+    changed = run(project=tmp_path, command="backend-builder", feature="task-crud")
+    assert changed.ok
+    assert {"specs/task-crud/spec.md", "specs/task-crud/plan.md", "specs/task-crud/tasks.md"} <= set(
+        changed.changed)
+    assert "backend/app/routers/task.py" in changed.changed
+
+
+def test_no_contract_says_what_to_write_and_writes_nothing(tmp_path: Path, fake_renderer: None) -> None:
+    with pytest.raises(SkillrunnerError) as err:
+        run(project=tmp_path, command="/sp.backend-engineer", feature="billing")
+    assert "specs/api/billing.md" in str(err.value)
+    assert not (tmp_path / "specs").exists() and not (tmp_path / "history").exists()
+
+
+def test_stops_at_the_first_failure(tmp_path: Path, fake_renderer: None,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(**_: Any) -> Any:
+        raise RenderError("template backend/main.py.j2 is broken", hint="reinstall")
+
+    monkeypatch.setattr(pipeline, "_implement", broken)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "/sp.backend-builder", "task-crud", "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [(s["name"], s["ok"]) for s in data["stages"]] == [
+        ("specify", True), ("plan", True), ("tasks", True), ("implement", False)]
+    assert data["ok"] is False and "template backend/main.py.j2 is broken" in data["error"]
+    assert "error: stage implement failed" in result.stderr
+
+
+def test_single_stage_commands(tmp_path: Path, fake_renderer: None) -> None:
+    assert [s.name for s in run(project=tmp_path, command="/sp.specify", feature="task-crud").stages] == [
+        "specify"]
+    assert run(project=tmp_path, command="/sp.plan", feature="task-crud", skill="backend-skill").skill == \
+        "backend-skill"
+    tasks = run(project=tmp_path, command="/sp.tasks", feature="task-crud")
+    assert tasks.skill == "backend-skill"  # from the plan
+    tasks_md = (tmp_path / "specs/task-crud/tasks.md").read_text(encoding="utf-8")
+    assert "backend/src/routers/tasks.py" in tasks_md
+    implement = run(project=tmp_path, command="/sp.implement", feature="task-crud")
+    assert implement.ok and implement.backend_app == "src.main:app"
+    adr = run(project=tmp_path, command="/sp.adr", feature="task-crud")
+    assert adr.ok and len(list((tmp_path / "history/adr").glob("*.md"))) == 6
+    assert _stages(tmp_path) == ["spec", "plan", "tasks", "green", "plan"]
+
+
+def test_phr_command_records_the_prompt_from_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "/sp.phr", "task-crud", "--prompt-file", "-", "--surface",
+                                       "agent", "--model", "claude-x"],
+                                input="Why do comments cascade?\nExplain.\n")
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "history/prompts/task-crud").glob("*.misc.prompt.md")
+    text = path.read_text(encoding="utf-8")
+    assert path.name == "0001-why-do-comments-cascade.misc.prompt.md"
+    assert "```text\nWhy do comments cascade?\nExplain.\n```" in text
+    assert 'surface: "agent"' in text and 'model: "claude-x"' in text
+    assert not (tmp_path / "specs").exists()
+
+
+def test_cli_run_text_output(tmp_path: Path, fake_renderer: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "/sp.backend-engineer", "task-crud"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("note: specs/api/task-crud.md did not exist")
+    assert re.search(r"^✓ specify +specs/task-crud/spec.md created: 5 user stories", out, re.M)
+    assert "📋 Architectural decision detected:" in out
+    assert re.search(r"^changed: \d+ file\(s\)$", out, re.M)
+    assert f"backend: {(tmp_path / 'backend').resolve().as_posix()} (app app.main:app)" in out
+    again = CliRunner().invoke(main, ["run", "/sp.backend-engineer", "task-crud"])
+    assert "changed: 0 file(s) (everything was up to date)" in again.stdout
+
+
+def _tiny_backend(root: Path, passing: bool) -> None:
+    (root / "tests").mkdir(parents=True)
+    (root / "tests/test_it.py").write_text(
+        "import os\n\ndef test_secret():\n    assert len(os.environ['JWT_SECRET']) >= 32\n"
+        f"\ndef test_outcome():\n    assert {passing}\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("passing", "stage"), [(True, "green"), (False, "red")])
+def test_with_tests_records_green_or_red(tmp_path: Path, passing: bool, stage: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    root = tmp_path / "backend"
+    _tiny_backend(root, passing)
+    report = complete_implement(project=tmp_path, feature="demo", skill="backend-builder",
+                                written=_Written(root, "app.main:app", created=["backend/tests/test_it.py"]),
+                                with_tests=True)
+    assert report.tests is not None and report.tests.passed is passing
+    assert report.record.stage == stage
+    text = (tmp_path / report.record.path).read_text(encoding="utf-8")
+    assert ("1 passed" if not passing else "2 passed") in text
+    assert not list(root.rglob("__pycache__"))
+
+
+def test_run_generated_tests_reports_failures(tmp_path: Path) -> None:
+    _tiny_backend(tmp_path, passing=False)
+    result = run_generated_tests(root=tmp_path)
+    assert not result.passed and result.returncode == 1
+    assert "1 failed, 1 passed" in result.summary
+    assert "assert False" in result.output
+
+
+def test_json_error_before_any_stage_is_still_one_object(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "/sp.backend-builder", "billing", "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and "specs/api/billing.md" in data["error"] and data["stages"] == []
+    plain = CliRunner().invoke(main, ["run", "/sp.backend-builder", "billing"])
+    assert plain.exit_code == 1 and "error: no contract for 'billing'" in plain.stderr
+    assert "hint: write specs/api/billing.md" in plain.stderr
+    assert CliRunner().invoke(main, ["run", "/sp.nope", "task-crud"]).exit_code == 1
