@@ -27,7 +27,6 @@ from skillrunner.contract import (
     Operation,
     Parent,
     Resource,
-    _block_tokens,
     _pattern_problem,
     _read_type,
     check_contract,
@@ -40,7 +39,7 @@ from skillrunner.contract import (
 )
 from skillrunner.errors import ContractError, SkillrunnerError, UsageError
 from skillrunner.findings import Finding, format_findings
-from skillrunner.markdown import parse_markdown
+from skillrunner.markdown import parse_blocks, parse_markdown
 from skillrunner.templating import py_identifier, py_literal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -654,7 +653,7 @@ def test_block_tokens_are_the_shared_parsers_tokens(source: str) -> None:
     def shape(tokens: list[Token]) -> list[tuple[object, ...]]:
         return [(t.type, t.tag, t.map, t.level, t.nesting, t.content, t.info, t.markup) for t in tokens]
 
-    assert shape(_block_tokens(source)) == shape(parse_markdown(source))
+    assert shape(parse_blocks(source)) == shape(parse_markdown(source))
 
 
 def test_crlf_bom_and_bytes_read_the_same() -> None:

@@ -14,13 +14,12 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast
 
-from markdown_it import rules_core
 from markdown_it.token import Token
 
 from skillrunner.errors import ContractError, SkillrunnerError, UsageError
 from skillrunner.findings import Finding
 from skillrunner.frontmatter import Document, parse_document
-from skillrunner.markdown import markdown
+from skillrunner.markdown import parse_blocks
 
 __all__ = [
     "AUTH_KINDS",
@@ -635,18 +634,6 @@ def _cheap_to_match(pattern: str, value: str) -> bool:
 # --- reading markdown ------------------------------------------------------------------------------
 
 
-def _block_tokens(text: str) -> list[Token]:
-    """``parse_markdown(text)`` without its inline pass: the same tokens, ``content`` included.
-
-    The contract reads only block structure and each inline token's source text, never the
-    inline children; skipping that pass halves the time on large contracts.
-    """
-    state = rules_core.StateCore(text, markdown(), {})
-    rules_core.normalize(state)
-    rules_core.block(state)
-    return state.tokens
-
-
 @dataclass
 class _Block:
     """A top-level markdown block: its tokens (open to close) and 1-based lines [start, end]."""
@@ -773,7 +760,7 @@ class _Parser:
         meta = self.frontmatter()
         doc = self.doc
         # Leading newlines keep token lines equal to file lines; they do not change the markdown.
-        blocks = _blocks(_block_tokens("\n" * (doc.body_line - 1) + doc.body))
+        blocks = _blocks(parse_blocks("\n" * (doc.body_line - 1) + doc.body))
         preamble: list[_Block] = []
         sections: list[tuple[str, int, int, list[_Block]]] = []
         h1: str | None = None
