@@ -155,8 +155,9 @@ def _parse(text: str, path: Path) -> Any:
 
 def _render_generated(dest: Path) -> str:
     """Render task-crud with backend-builder's conventions into ``dest``; the app's ``module:attr``."""
-    from skillrunner.conventions import load_conventions
     from skillrunner.render import render_backend
+
+    from skillrunner.conventions import load_conventions
 
     contract = _parse(SPEC.read_text(encoding="utf-8"), SPEC)
     conventions = load_conventions(SKILL)

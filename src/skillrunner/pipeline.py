@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from skillrunner.artifacts import Artifact, check_feature
 from skillrunner.contract import find_contract, load_contract
 from skillrunner.errors import SkillrunnerError, UsageError
-from skillrunner.plan import DEFAULT_SKILL, plan, planned_skill, resolve_skill
+from skillrunner.plan import DEFAULT_SKILL, plan, planned_skill, resolve_skill, sibling
 from skillrunner.records import GitInfo, PromptRecord, git_info, write_phr
 from skillrunner.resources import packaged_dir
 from skillrunner.specify import specify
-from skillrunner.tasks import tasks, tick_tasks
+from skillrunner.tasks import check_feature_tasks, tasks, tick_tasks
 
 __all__ = ["EXAMPLE_FEATURE", "STAGE_COMMANDS", "ImplementReport", "RunResult", "StageReport", "TestRun",
            "WrittenFiles", "complete_implement", "ensure_contract", "parse_command", "run",
@@ -307,8 +307,6 @@ def _stage_plan(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
 
 
 def _stage_tasks(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
-    from skillrunner.tasks import check_feature_tasks
-
     result = tasks(project=ctx.project, feature=ctx.feature, skill=skill, force=opts.get("force", False))
     files, changed = _files([result.artifact])
     problems = check_feature_tasks(project=ctx.project, feature=ctx.feature)
@@ -326,11 +324,10 @@ def _stage_tasks(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport
 
 
 def _implement(**kwargs: Any) -> WrittenFiles:
-    try:
-        from skillrunner.render import implement  # the renderer lands in parallel
-    except ImportError as exc:
+    implement = sibling("render", "implement")
+    if implement is None:
         raise SkillrunnerError("this skillrunner has no renderer (skillrunner.render is missing)",
-                               hint="reinstall skillrunner") from exc
+                               hint="reinstall skillrunner")
     written: WrittenFiles = implement(**kwargs)
     return written
 
@@ -425,7 +422,8 @@ def run(
         except SkillrunnerError as exc:
             done.append(StageReport(name, False, str(exc)))
             return RunResult(feature, choice.name, tuple(done), root, app, ok=False,
-                             error=f"stage {name} failed: {exc}", notes=tuple(ctx.notes))
+                             error=f"stage {name} failed: {str(exc).removeprefix('error: ')}",
+                             notes=tuple(ctx.notes))
         done.append(report)
         if not report.ok:
             return RunResult(feature, choice.name, tuple(done), root, app, ok=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -16,13 +17,30 @@ from skillrunner.resources import packaged_dir
 from skillrunner.templating import render_template
 
 __all__ = ["DEFAULT_SKILL", "Decision", "PlanResult", "PlannedFile", "SkillChoice", "build_plan",
-           "decisions", "expected_plan", "file_map", "linked_adrs", "plan", "planned_skill", "resolve_skill"]
+           "decisions", "expected_plan", "file_map", "linked_adrs", "plan", "planned_skill", "resolve_skill",
+           "sibling"]
 
 DEFAULT_SKILL = "backend-builder"
 _SKILL_MARK = re.compile(r"^<!-- skillrunner: skill=(?P<skill>[a-z0-9-]+) -->$", re.MULTILINE)
 
 
 # --- the skill whose conventions shape the backend ----------------------------------------------------
+
+
+def sibling(module: str, name: str) -> Any:
+    """``skillrunner.<module>.<name>``, or None while that module is not part of the package.
+
+    The skill loader and the renderer are separate modules; this keeps specify, plan and tasks
+    usable without them. An ImportError from inside an existing module is not hidden.
+    """
+    full = f"skillrunner.{module}"
+    try:
+        loaded = importlib.import_module(full)
+    except ModuleNotFoundError as exc:
+        if exc.name == full:
+            return None
+        raise
+    return getattr(loaded, name)
 
 
 @dataclass(frozen=True)
@@ -37,10 +55,7 @@ class SkillChoice:
 def resolve_skill(name: str, *, project: Path) -> SkillChoice:
     """The skill ``name`` (``backend-engineer``, ``sp.backend-engineer`` or ``/sp.backend-engineer``):
     the project's ``skills/<name>/`` first, then the packaged one; its conventions loaded."""
-    try:
-        from skillrunner.skills import find_skill  # lands in parallel
-    except ImportError:
-        find_skill = None
+    find_skill = sibling("skills", "find_skill")
     if find_skill is not None:
         skill: Any = find_skill(name, project=project)
         folder = Path(skill.path)
@@ -96,9 +111,8 @@ def _layout_kinds(contract: Contract, conv: Conventions) -> list[tuple[str, str 
 
 
 def _rendered_paths(contract: Contract, conv: Conventions, project: Path | None) -> list[str] | None:
-    try:
-        from skillrunner.render import render_backend  # lands in parallel
-    except ImportError:
+    render_backend = sibling("render", "render_backend")
+    if render_backend is None:
         return None
     files: Any = render_backend(contract, conv, project=project)
     return sorted(str(p) for p in files)

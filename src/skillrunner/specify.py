@@ -159,7 +159,8 @@ def _core_scenarios(contract: Contract, res: Resource, eps: list[Endpoint]) -> l
                                     f"only {many} whose `{op.filters[0]}` is {value} are listed"))
             if op.sorts:
                 key = next((s for s in op.sorts if s != "created_at"), op.sorts[0])
-                out.append(Scenario(f"I own several {many}", query(f"sort=-{key}"),
+                several = f"I own several {many}" if res.owner == "user" else f"there are several {many}"
+                out.append(Scenario(several, query(f"sort=-{key}"),
                                     f"they come ordered by `{key}`, descending, ties by id"))
         elif kind == "get":
             out.append(Scenario(f"I own a {one}" if res.owner == "user" else f"a {one} exists", call,
@@ -260,7 +261,8 @@ def user_stories(contract: Contract) -> tuple[Story, ...]:
                            "it is the core of the feature: without it nothing else is usable"
                            if priority == 1 else f"{many} add to the {_words(_snake_of(res.parent.resource))}"
                            if res.parent else "",
-                           f"create {many} with one user's token and list them with another's",
+                           f"create {many} with one user's token and list them with another's"
+                           if res.owner == "user" else f"create {many}, then read and list them back",
                            _core_scenarios(contract, res, core), tuple(core)))
         for e_index, ep in enumerate(res.endpoints):
             if ep.operation.kind in _CORE:
@@ -304,8 +306,11 @@ def _requirements(contract: Contract) -> list[str]:
     for res in contract.resources:
         out += [_endpoint_requirement(contract, res, ep) for ep in res.endpoints]
         out += [f"A {_words(res.snake)}'s {field_rule(f)}." for f in res.fields]
-        out.append(f"A {_words(res.snake)} request body MUST hold only the fields above; unknown keys "
-                   f"(`id`, `user_id`, `created_at`...) MUST be refused with 422, never written.")
+        server = ["id"] + ["user_id"] * (res.owner == "user") + [res.parent_field or ""] + \
+            ["created_at"] * res.timestamps
+        keys = ", ".join(f"`{k}`" for k in server if k)
+        out.append(f"A {_words(res.snake)} request body MUST hold only the fields above; any other key "
+                   f"({keys}...) MUST be refused with 422, never written.")
         if res.owner == "user":
             out.append(f"System MUST scope every {_words(res.snake)} to its owner: another user's "
                        f"{_words(res.snake)} answers 404 (or 403 where the skill says so) and never shows or "

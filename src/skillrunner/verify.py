@@ -15,7 +15,7 @@ from skillrunner.artifacts import check_feature, feature_dir, is_sealed
 from skillrunner.contract import Contract, Endpoint, Resource, find_contract, load_contract
 from skillrunner.errors import ContractError
 from skillrunner.findings import Finding
-from skillrunner.plan import DEFAULT_SKILL, SkillChoice, expected_plan, planned_skill, resolve_skill
+from skillrunner.plan import DEFAULT_SKILL, SkillChoice, expected_plan, planned_skill, resolve_skill, sibling
 from skillrunner.specify import build_spec
 from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
 
@@ -236,12 +236,11 @@ def _display(path: Path, project: Path) -> str:
 # --- verify ------------------------------------------------------------------------------------------
 
 
-def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[Finding], bool]:
+def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[Finding], bool] | None:
     """Generated files: missing (error) or different from what the contract renders now (warning)."""
-    try:
-        from skillrunner.render import render_backend  # the renderer lands in parallel
-    except ImportError:
-        return [], False
+    render_backend = sibling("render", "render_backend")
+    if render_backend is None:
+        return None
     conv = skill.conventions
     files: Any = render_backend(contract, conv, project=project)
     root = PurePosixPath(conv.root)
@@ -314,9 +313,11 @@ def verify(*, project: Path, feature: str, skill: str | None = None, openapi: bo
                              "missing"))
     checked.append("tasks")
 
-    code, present = _code(project, contract, choice)
+    compared = _code(project, contract, choice)
+    code, present = compared or ([], False)
     findings += code
-    checked.append("code")
+    if compared is not None:
+        checked.append("code")
     conv = choice.conventions
     root = project / conv.root
     if openapi and present:
