@@ -65,6 +65,127 @@ def main() -> None:
 # --- skills: list, show, validate -------------------------------------------------------------
 
 
+def _shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return path.as_posix()
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, metavar="[PATH]...",
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--allow-field", "allow_fields", multiple=True, metavar="NAME",
+              help="Accept this extra frontmatter key, read by some agent (repeatable).")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@FORMAT_OPTION
+@_handle_errors
+def validate_cmd(paths: tuple[Path, ...], allow_fields: tuple[str, ...], strict: bool, fmt: str) -> None:
+    """Check skills against the Agent Skills specification, and more; every problem at once.
+
+    \b
+    PATH is a skill folder, its SKILL.md, or a folder of skills. Without PATH: every skill
+    in ./skills, ./.claude/skills, ./.agents/skills and the packaged pack.
+    Errors: the spec's rules (keys, name, description, compatibility, metadata), YAML that
+    does not parse, broken relative links, two skills with one name, likely secrets,
+    invisible or bidirectional Unicode. Warnings: a long body, no "Use when" in the
+    description, mojibake. Exit 0 clean, 1 on errors (on warnings too with --strict), 2 usage.
+      skillrunner validate --strict
+      skillrunner validate skills/my-skill --allow-field argument-hint
+      skillrunner validate --format github      annotations for GitHub Actions
+    """
+    from skillrunner.validate import validate_skills
+
+    findings = validate_skills(paths, project=Path.cwd(), allow_fields=allow_fields)
+    out = format_findings(findings, fmt)
+    if out or fmt == "json":
+        click.echo(out, nl=False)
+    if fmt == "text":
+        errors = sum(f.severity == "error" for f in findings)
+        verdict = "OK" if not findings else f"{errors} error(s), {len(findings) - errors} warning(s)"
+        click.echo(f"validated skills: {verdict}", err=True)
+    if has_errors(findings, strict=strict):
+        sys.exit(1)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {name, source, path, description}.")
+@_handle_errors
+def list_cmd(as_json: bool) -> None:
+    """List the skills found: name, where from, folder.
+
+    \b
+    Searched in order, the first skill of a name winning: ./skills, ./.claude/skills,
+    ./.agents/skills, then the pack shipped with skillrunner.
+      skillrunner list
+      skillrunner list --json
+    """
+    from skillrunner.skills import discover_skills
+
+    skills = discover_skills(project=Path.cwd())
+    if as_json:
+        rows = [{"name": s.name, "source": s.source, "path": _shown_path(s.path),
+                 "description": s.description} for s in skills]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not skills:
+        click.echo("no skills found", err=True)
+    width = max((len(s.name) for s in skills), default=0)
+    for s in skills:
+        click.echo(f"{s.name:<{width}}  {s.source:<14}  {_shown_path(s.path)}")
+
+
+@main.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@_handle_errors
+def show_cmd(name: str, as_json: bool) -> None:
+    """Show a skill: where it was found, its frontmatter, its runner conventions and its body.
+
+    \b
+    NAME is the skill's name, with or without the /sp. command prefix:
+      skillrunner show backend-engineer
+      skillrunner show /sp.backend-engineer --json
+    """
+    import yaml
+
+    from skillrunner.conventions import CONVENTIONS_FILE, load_conventions
+    from skillrunner.skills import find_skill
+
+    skill = find_skill(name, project=Path.cwd())
+    conventions: dict[str, Any] | None = None
+    broken = ""
+    if (skill.path / CONVENTIONS_FILE).is_file():
+        try:
+            loaded = load_conventions(skill.path)
+        except SkillrunnerError as exc:
+            broken = exc.message
+        else:
+            conventions = {"root": loaded.root, "app": loaded.app, "error_envelope": loaded.error_envelope,
+                           "not_owned_status": loaded.not_owned_status,
+                           "service_layer": loaded.service_layer, "layout": loaded.layout}
+    if as_json:
+        click.echo(json.dumps({"name": skill.name, "source": skill.source, "path": _shown_path(skill.path),
+                               "frontmatter": dict(skill.frontmatter), "conventions": conventions,
+                               "body": skill.body}, indent=2, ensure_ascii=False, default=str))
+        return
+    click.echo(f"{skill.name}  ({skill.source}: {_shown_path(skill.skill_md)})")
+    click.echo("\nfrontmatter:")
+    dumped = yaml.safe_dump(dict(skill.frontmatter), sort_keys=False, allow_unicode=True, width=96)
+    click.echo("".join(f"  {line}\n" for line in dumped.splitlines()), nl=False)
+    if conventions is not None:
+        layout = conventions["layout"]
+        click.echo(f"\nconventions ({CONVENTIONS_FILE}):")
+        click.echo(f"  backend {conventions['root']}/, app {conventions['app']}, "
+                   f"errors {conventions['error_envelope']}, another user's row "
+                   f"{conventions['not_owned_status']}, service layer "
+                   f"{'yes' if conventions['service_layer'] else 'no'}, {len(layout)} file kinds")
+    elif broken:
+        click.echo(f"\nconventions ({CONVENTIONS_FILE}): broken: {broken} (skillrunner validate says more)")
+    click.echo("\n" + skill.body.strip("\n"))
+
+
 # --- contract: check, show ---------------------------------------------------------------------
 
 
@@ -124,6 +245,115 @@ def contract_show(contract_ref: str, as_json: bool) -> None:
 
 
 # --- render: implement ---------------------------------------------------------------------------
+
+
+def _shown(path: Path | str, project: Path) -> str:
+    p = Path(path)
+    inside = p.is_absolute() and p.is_relative_to(project)
+    return p.relative_to(project).as_posix() if inside else p.as_posix()
+
+
+@main.command("implement")
+@click.argument("feature")
+@click.option("--skill", help="The skill whose layout and conventions to render "
+                              "[default: the plan's, else backend-builder].")
+@click.option("--force", is_flag=True, help="Overwrite files edited by hand whose edits cannot be merged.")
+@click.option("--dry-run", is_flag=True, help="Write nothing (no ticks, no PHR): list what would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff (a/ b/ paths).")
+@click.option("--with-tests", is_flag=True, help="Then run the generated suite (a red PHR when it fails).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one object: {"ok", "root", "app", "created", "updated", "merged", "unchanged", '
+                   '"conflicts", "diff", "ticked", "tests", "record"}.')
+@_handle_errors
+def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, show_diff: bool,
+                  with_tests: bool, as_json: bool) -> None:
+    """Render the backend of FEATURE from specs/api/FEATURE.md, writing only what changed.
+
+    \b
+    Every file is rendered before any is written; a contract error writes nothing. A file
+    you edited since the last run gets the new render merged into it when your edits and
+    the change touch different lines; otherwise nothing at all is written and the files
+    are listed (--force overwrites them). Then the tasks whose files exist are ticked and
+    a PHR is recorded.
+      skillrunner implement task-crud
+      skillrunner implement task-crud --dry-run --diff      preview, write nothing
+      skillrunner implement task-crud --skill backend-engineer --with-tests
+    """
+    from skillrunner.errors import WriteConflictError
+    from skillrunner.pipeline import complete_implement, ensure_contract
+    from skillrunner.plan import DEFAULT_SKILL, planned_skill
+    from skillrunner.render import implement
+
+    if dry_run and with_tests:
+        raise click.UsageError("--with-tests runs the suite of a written backend: drop --dry-run or it")
+    project = Path.cwd()
+    chosen = skill or planned_skill(project=project, feature=feature) or DEFAULT_SKILL
+    chosen = chosen.removeprefix("/").removeprefix("sp.")
+    notes: list[str] = []
+    try:
+        if not dry_run:
+            _, note = ensure_contract(project=project, feature=feature)
+            notes += [note] if note else []
+        result = implement(project=project, feature=feature, skill=chosen, force=force, dry_run=dry_run,
+                           diff=show_diff)
+    except SkillrunnerError as exc:
+        if not as_json:
+            raise
+        conflicts = list(exc.paths) if isinstance(exc, WriteConflictError) else []
+        click.echo(json.dumps({"feature": feature, "skill": chosen, "ok": False, "error": str(exc),
+                               "conflicts": conflicts}, indent=2, ensure_ascii=False))
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+    done = None
+    if not dry_run:
+        done = complete_implement(project=project, feature=feature, skill=chosen, written=result,
+                                  with_tests=with_tests,
+                                  command_line=" ".join(["skillrunner", *sys.argv[1:]]))
+    blocked = dry_run and bool(result.conflicts) and not force
+    tests = done.tests if done else None
+    ok = not blocked and (tests is None or tests.passed)
+    root = _shown(result.root, project)
+    if as_json:
+        click.echo(json.dumps({
+            "feature": feature, "skill": chosen, "ok": ok, "dry_run": dry_run, "root": root,
+            "app": result.app,
+            "created": list(result.created), "updated": list(result.updated), "merged": list(result.merged),
+            "unchanged": list(result.unchanged), "conflicts": list(result.conflicts), "diff": result.diff,
+            "ticked": list(done.ticked) if done else [], "record": done.record.path if done else None,
+            "tests": None if tests is None else {"passed": tests.passed, "summary": tests.summary},
+            "notes": notes}, indent=2, ensure_ascii=False))
+    else:
+        for note in notes:
+            click.echo(f"note: {note}")
+        verb = "would write" if dry_run else "wrote"
+        click.echo(f"{verb} {root}/ (app {result.app}): {len(result.created)} created, "
+                   f"{len(result.updated)} updated, {len(result.merged)} merged, "
+                   f"{len(result.unchanged)} unchanged")
+        forced = set(result.conflicts) if force else set()
+        for label, paths in (("created", result.created), ("updated", result.updated),
+                             ("merged", result.merged)):
+            for path in paths:
+                extra = ("  (your edits were overwritten: --force)" if path in forced
+                         else "  (your edits kept)" if label == "merged" else "")
+                click.echo(f"  {label:<9} {path}{extra}")
+        if not force:
+            for path in result.conflicts:
+                click.echo(f"  conflict  {path}  (edited by hand: needs --force)")
+        if result.diff:
+            click.echo(result.diff, nl=False)
+        if done is not None:
+            if done.ticked:
+                click.echo(f"ticked {len(done.ticked)} task(s): {', '.join(done.ticked)}")
+            click.echo(f"recorded {done.record.path}")
+        if tests is not None:
+            click.echo(f"generated suite: {'PASS' if tests.passed else 'FAIL'} ({tests.summary})")
+            if not tests.passed:
+                click.echo(tests.output)
+    if blocked:
+        click.echo(f"error: {len(result.conflicts)} file(s) edited by hand would block the write; "
+                   "rerun with --force to overwrite them", err=True)
+    if not ok:
+        sys.exit(1)
 
 
 # --- pipeline: specify, plan, tasks, run, verify -----------------------------------------------
@@ -479,6 +709,115 @@ def adr_supersede(old: int, new: int) -> None:
 
 
 # --- agents: init, prompt, catalog -----------------------------------------------------------------
+
+
+_AGENT_NAMES = ("claude", "copilot", "gemini", "cursor", "codex", "opencode", "all")
+
+
+@main.command("init")
+@click.option("--agent", "agents", multiple=True, type=click.Choice(_AGENT_NAMES),
+              help="An agent to set up (repeatable) [default: those set up before, else claude].")
+@click.option("--force", is_flag=True, help="Overwrite files edited by hand too.")
+@click.option("--dry-run", is_flag=True, help="Write nothing: list what would change.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one object: {"agents", "created", "updated", "unchanged", "removed", "kept", '
+                   '"skipped", "folders", "notes"}.')
+@_handle_errors
+def init_cmd(agents: tuple[str, ...], force: bool, dry_run: bool, as_json: bool) -> None:
+    """Prepare this project: folders, and the skills and /sp.* commands where each agent looks.
+
+    \b
+    Creates specs/api/, history/prompts/, history/adr/ and templates/ (a file there overrides
+    the packaged template of the same path). For each agent, one command per skill and per
+    stage (specify, plan, tasks, implement, phr, adr) that runs `skillrunner run /sp.<name>`:
+      claude    .claude/skills/<skill>/ and .claude/commands/sp.<name>.md      /sp.<name>
+      copilot   .github/prompts/sp.<name>.prompt.md                            /sp.<name>
+      gemini    .gemini/commands/sp/<name>.toml                                /sp:<name>
+      cursor    .cursor/commands/sp.<name>.md                                  /sp.<name>
+      codex     .agents/skills/<skill>/                                        $<skill>
+      opencode  .opencode/command/sp.<name>.md                                 /sp.<name>
+    Everything comes from the installed package (offline). Rerunning updates what init wrote;
+    files you edited are left alone and listed (--force overwrites them).
+      skillrunner init --agent claude --agent gemini
+      skillrunner init --agent all --dry-run
+    """
+    from skillrunner.agents import init_project
+
+    report = init_project(project=Path.cwd(), agents=agents, force=force, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    verb = "would set up" if dry_run else "set up"
+    click.echo(f"{verb} {', '.join(report.agents)}: {len(report.created)} created, {len(report.updated)} "
+               f"updated, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+               f"{len(report.kept)} kept")
+    for folder in report.folders:
+        click.echo(f"  folder    {folder}/")
+    for label, paths in (("created", report.created), ("updated", report.updated),
+                         ("removed", report.removed)):
+        for path in paths:
+            click.echo(f"  {label:<9} {path}")
+    for path in report.kept:
+        click.echo(f"  kept      {path}  (differs from what init writes and was edited or not written "
+                   "by it: --force overwrites)")
+    for path in report.skipped:
+        click.echo(f"  skipped   {path}  (not UTF-8 text)")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report.kept and not force:
+        click.echo(f"left {len(report.kept)} file(s) you changed alone; rerun with --force to overwrite them",
+                   err=True)
+
+
+@main.command("prompt")
+@click.argument("skill")
+@click.argument("feature", required=False)
+@click.option("--budget", type=click.IntRange(min=1), default=16_000, show_default=True,
+              help="Most estimated tokens (characters / 4) to print.")
+@_handle_errors
+def prompt_cmd(skill: str, feature: str | None, budget: int) -> None:
+    """Print what an agent without tools needs to work as SKILL (on FEATURE), to paste into it.
+
+    \b
+    In this order: the skill's instructions, the project's CLAUDE.md and AGENTS.md, then the
+    contract specs/api/FEATURE.md, specs/FEATURE/plan.md and tasks.md, each when present.
+    Over the budget, the plan gives way first, then tasks, conventions, the skill and the
+    contract; each cut is marked where it happens. The last line reports the estimate.
+      skillrunner prompt backend-builder task-crud > prompt.md
+      skillrunner prompt /sp.backend-engineer task-crud --budget 8000
+    """
+    from skillrunner.agents import build_prompt
+
+    result = build_prompt(project=Path.cwd(), skill=skill, feature=feature, budget=budget)
+    click.echo(result.text, nl=False)
+
+
+@main.command("catalog")
+@click.option("--format", "fmt", type=click.Choice(["xml", "json"]), default="xml", show_default=True,
+              help="xml: the <available_skills> block; json: a list of objects.")
+@_handle_errors
+def catalog_cmd(fmt: str) -> None:
+    """Print the skills as agents list them in their system prompt: name, description, SKILL.md.
+
+    \b
+    Every skill found here (./skills, ./.claude/skills, ./.agents/skills, then the pack),
+    the first of a name winning; values are XML-escaped:
+      <available_skills>
+      <skill>
+      <name>backend-builder</name>
+      <description>Builds FastAPI + SQLModel backend features ...</description>
+      <location>/abs/path/skills/backend-builder/SKILL.md</location>
+      </skill>
+      </available_skills>
+      skillrunner catalog --format json
+    """
+    from skillrunner.agents import catalog, catalog_json, catalog_xml
+
+    entries = catalog(project=Path.cwd())
+    if fmt == "json":
+        click.echo(json.dumps(catalog_json(entries), indent=2, ensure_ascii=False))
+    else:
+        click.echo(catalog_xml(entries), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

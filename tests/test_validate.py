@@ -1,0 +1,520 @@
+"""The skill validator: a corpus of SKILL.md cases, the reference validator side by side, fuzzing, the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import skills_ref  # type: ignore[import-untyped]
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import Cli
+from skillrunner.findings import Finding
+from skillrunner.frontmatter import parse_document
+from skillrunner.resources import packaged_dir
+from skillrunner.validate import validate_skills
+
+REPO = Path(__file__).resolve().parents[1]
+DESC = "Formats invoices as PDF. Use when the user asks for an invoice."
+BODY = "\n# Demo\n\nDo the thing, then check it.\n"
+
+
+def fm(*lines: str, name: str = "demo-skill", description: str = DESC, body: str = BODY) -> str:
+    """A SKILL.md: name and description (unless None-like empty strings are given), extra lines."""
+    head = ([f"name: {name}"] if name else []) + ([f"description: {description}"] if description else [])
+    return "---\n" + "".join(line + "\n" for line in [*head, *lines]) + "---\n" + body
+
+
+@dataclass(frozen=True)
+class Case:
+    """One skill folder: what it holds and the finding codes it must give, no more, no less."""
+
+    id: str
+    skill_md: str | bytes | None
+    errors: frozenset[str] = frozenset()
+    warnings: frozenset[str] = frozenset()
+    folder: str = "demo-skill"
+    files: Mapping[str, str | bytes] = field(default_factory=dict)  # relative to the skill folder
+    allow: tuple[str, ...] = ()
+
+
+def case(id: str, skill_md: str | bytes | None, errors: str = "", warnings: str = "", **kw: object) -> Case:
+    return Case(id, skill_md, frozenset(errors.split()), frozenset(warnings.split()), **kw)  # type: ignore[arg-type]
+
+
+_CONVENTIONS = (packaged_dir("skills") / "backend-builder" / "conventions.yaml").read_text(encoding="utf-8")
+_LAYOUT = sorted(yaml.safe_load(_CONVENTIONS)["layout"].values())
+_FILES_SECTION = "\n## Files this skill generates\n\n```text\n" + "\n".join(_LAYOUT) + "\n```\n"
+_PRIVATE_KEY = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+
+CASES: list[Case] = [
+    # --- valid skills
+    case("valid-minimal", fm()),
+    case("valid-all-fields", fm("license: Apache-2.0", "compatibility: Python 3.11+ and network access",
+                                "metadata:", "  author: example-org", '  version: "1.0"',
+                                "allowed-tools: Bash(git:*) Read")),
+    case("valid-crlf", fm("license: MIT").replace("\n", "\r\n")),
+    case("valid-bom", "\ufeff" + fm()),
+    case("valid-folded-description", fm(description=">-\n  Formats invoices.\n  Use when asked.")),
+    case("valid-dashes-in-description", fm(description="Splits a --- b. Use when the user asks.")),
+    case("valid-quoted-dashes", fm(description='"Splits x --- y. Use when the user asks."')),
+    case("valid-flow-metadata", fm("metadata: {author: me, version: '2'}")),
+    case("valid-anchor-alias", fm("license: &l MIT", "compatibility: *l")),
+    case("valid-name-64", fm(name="a" * 64), folder="a" * 64),
+    case("valid-name-digits", fm(name="pdf-2-docx"), folder="pdf-2-docx"),
+    case("valid-description-1024", fm(description="Use when asked. " + "x" * 1008)),
+    case("valid-links", fm(body="\n[guide](references/guide.md#setup) and ![logo](assets/logo%20one.png)\n"
+                                "[site](https://example.com) [mail](mailto:a@b.c) [top](#demo)\n"
+                                "`[not](a-link.md)` and\n\n```md\n[in code](missing.md)\n```\n\n"
+                                "    [indented](missing.md)\n\n[ref]: references/guide.md\n"),
+         files={"references/guide.md": "# Guide\n\n[back](../SKILL.md)\n",
+                "assets/logo one.png": b"\x89PNG\0"}),
+    case("valid-emoji",
+         fm(body="\n\u2705 done, \u2764\ufe0f, family \U0001F468\u200d\U0001F469\u200d\U0001F467\n")),
+    case("valid-zwnj-persian", fm(body="\n\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645\n")),
+    case("valid-allow-field", fm("argument-hint: <feature>"), allow=("argument-hint",)),
+    case("valid-example-aws-key", fm(body="\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n")),
+    case("valid-conventions", fm(body=BODY + _FILES_SECTION), files={"conventions.yaml": _CONVENTIONS}),
+    # --- files and frontmatter structure
+    case("no-skill-md", None, "not-a-skill", files={"README.md": "# not a skill\n"}),
+    case("lowercase-skill-md", None, "skill-md-name", files={"skill.md": fm()}),
+    case("no-frontmatter", "# Demo\n\nJust a body.\n", "frontmatter"),
+    case("frontmatter-after-blank-line", "\n" + fm(), "frontmatter"),
+    case("frontmatter-unclosed", "---\nname: demo-skill\ndescription: x\n", "frontmatter"),
+    case("frontmatter-closing-not-whole-line", "---\nname: demo-skill\ndescription: x ---\nbody\n",
+         "frontmatter"),
+    case("frontmatter-empty", "---\n---\n# Demo\n", "name-required description-required"),
+    case("yaml-syntax-error", fm(description="Use when: the user asks"), "yaml"),
+    case("yaml-not-a-mapping", "---\n- name\n- description\n---\n# Demo\n", "yaml"),
+    case("yaml-tab", "---\nname:\tdemo-skill\n\tdescription: x\n---\n# Demo\n", "yaml"),
+    case("yaml-duplicate-key", fm("name: other"), "duplicate-key"),
+    case("yaml-python-tag", fm("license: !!python/object:os.system ls"), "yaml"),
+    case("invalid-utf8", b"---\nname: demo-skill\ndescription: caf\xe9. Use when x.\n---\n# Demo\n",
+         "encoding"),
+    # --- name
+    case("name-missing", fm(name=""), "name-required"),
+    case("name-empty", fm("name: ''", name=""), "name-required"),
+    case("name-null", fm("name:", name=""), "name-required"),
+    case("name-uppercase", fm(name="Demo-Skill"), "name-format", folder="Demo-Skill"),
+    case("name-leading-hyphen", fm(name="-demo"), "name-format", folder="-demo"),
+    case("name-trailing-hyphen", fm(name="demo-"), "name-format", folder="demo-"),
+    case("name-double-hyphen", fm(name="demo--skill"), "name-format", folder="demo--skill"),
+    case("name-underscore", fm(name="demo_skill"), "name-format", folder="demo_skill"),
+    case("name-space", fm(name="'demo skill'"), "name-format", folder="demo skill"),
+    case("name-command-prefix", fm(name="sp.demo-skill"), "name-format name-mismatch"),
+    case("name-too-long", fm(name="a" * 65), "name-length", folder="a" * 65),
+    case("name-mismatch", fm(name="other-skill"), "name-mismatch"),
+    case("name-unicode", fm(name="café"), "name-format", folder="café"),
+    case("name-number", fm(name="123"), "name-type", folder="123"),
+    case("name-list", fm("name:", "  - demo-skill", name=""), "name-type"),
+    # --- description and the optional keys
+    case("description-missing", fm(description=""), "description-required"),
+    case("description-empty", fm("description: '   '", description=""), "description-required"),
+    case("description-list", fm("description:", "  - a", description=""), "description-type"),
+    case("description-too-long", fm(description="Use when asked. " + "x" * 1009), "description-length"),
+    case("description-no-guidance", fm(description="Formats invoices as PDF."), "", "description-guidance"),
+    case("unknown-field", fm("version: 1.0.0"), "unknown-field"),
+    case("unknown-field-typo", fm("licence: MIT"), "unknown-field"),
+    case("agent-field-not-allowed", fm("argument-hint: <feature>"), "unknown-field"),
+    case("compatibility-too-long", fm("compatibility: " + "y" * 501), "compatibility-length"),
+    case("compatibility-empty", fm("compatibility: ''"), "compatibility-type"),
+    case("compatibility-mapping", fm("compatibility:", "  python: '3.11'"), "compatibility-type"),
+    case("license-number", fm("license: 2"), "license-type"),
+    case("metadata-not-mapping", fm("metadata: just text"), "metadata-type"),
+    case("metadata-number", fm("metadata:", "  version: 1.0"), "metadata-type"),
+    case("metadata-nested", fm("metadata:", "  owner:", "    team: x"), "metadata-type"),
+    case("allowed-tools-list", fm("allowed-tools:", "  - Read", "  - Grep"), "", "allowed-tools"),
+    case("allowed-tools-mapping", fm("allowed-tools:", "  read: yes"), "allowed-tools"),
+    # --- links
+    case("broken-link", fm(body="\nSee [the guide](references/guide.md).\n"), "broken-link"),
+    case("broken-image", fm(body="\n![diagram](assets/flow.svg)\n"), "broken-link"),
+    case("broken-reference-definition", fm(body="\nSee [guide].\n\n[guide]: references/gone.md\n"),
+         "broken-link"),
+    case("broken-link-in-reference", fm(body="\n[guide](references/guide.md)\n"), "broken-link",
+         files={"references/guide.md": "# Guide\n\nSee [api](api.md).\n"}),
+    case("link-outside", fm(body="\n[shared](../shared.md)\n"), "", "link-outside",
+         files={"../shared.md": "# shared\n"}),
+    # --- secrets, hidden Unicode, mojibake
+    case("secret-private-key", fm(body="\n" + _PRIVATE_KEY), "secret"),
+    case("secret-aws-in-script", fm(), "secret",
+         files={"scripts/deploy.sh": "AWS_KEY=AKIA" + "Q3EGRUWFZ4K7TN2P\n"}),
+    case("secret-github-token", fm(), "secret",
+         files={"references/ci.md": "token: ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\n"}),
+    case("secret-in-dotenv", fm(), "secret", files={".env": "SLACK=xoxb-" + "1234567890-abcdefghij\n"}),
+    case("bidi-override", fm(body="\naccess = 'user\u202e \u2066// admin\u2069'\n"), "unicode"),
+    case("zero-width-in-description", fm(description="Formats\u200b invoices. Use when asked."), "unicode"),
+    case("unicode-tags", fm(body="\nhello\U000E0049\U000E0047\U000E004E\n"), "unicode"),
+    case("mojibake", fm(body='\nExample: "\u00f0\u0178\u201c\u2039 Architectural decision detected"\n'),
+         "", "mojibake"),
+    # --- the body
+    case("body-empty", fm(body=""), "", "body-empty"),
+    case("body-too-long", fm(body="\n" + "line\n" * 501), "", "body-length"),
+    case("body-too-many-tokens", fm(body="\n" + ("word " * 80 + "\n") * 60), "", "body-tokens"),
+    # --- conventions for the runner
+    case("conventions-broken", fm(), "conventions", files={"conventions.yaml": "root: backend\n"}),
+    case("conventions-without-files-section", fm(), "", "layout-drift",
+         files={"conventions.yaml": _CONVENTIONS}),
+    case("conventions-files-drift", fm(body=BODY + _FILES_SECTION.replace("app/main.py\n", "app/app.py\n")),
+         "layout-drift", files={"conventions.yaml": _CONVENTIONS}),
+    # --- everything at once
+    case("many-problems", "---\nname: Bad_Name\nversion: 2\nmetadata: 7\n---\n[x](nope.md) \u202e\n",
+         "name-format name-mismatch unknown-field metadata-type description-required broken-link unicode"),
+]
+
+
+def _build(root: Path, c: Case) -> Path:
+    folder = root / c.folder
+    folder.mkdir(parents=True)
+    if c.skill_md is not None:
+        data = c.skill_md if isinstance(c.skill_md, bytes) else c.skill_md.encode("utf-8")
+        (folder / "SKILL.md").write_bytes(data)
+    for rel, content in c.files.items():
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return folder
+
+
+def _codes(findings: list[Finding], severity: str) -> frozenset[str]:
+    return frozenset(f.code for f in findings if f.severity == severity)
+
+
+def test_the_corpus_is_large_and_named_uniquely() -> None:
+    assert len(CASES) >= 40
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert sum(not c.errors for c in CASES) >= 15 and sum(bool(c.errors) for c in CASES) >= 40
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def test_corpus(c: Case, tmp_path: Path) -> None:
+    folder = _build(tmp_path, c)
+    findings = validate_skills([folder], project=tmp_path, allow_fields=c.allow)
+    assert (_codes(findings, "error"), _codes(findings, "warning")) == (c.errors, c.warnings), \
+        "".join(f"\n{f}" for f in findings)
+    for f in findings:
+        assert f.path.startswith(c.folder) and f.line >= 1 and f.col >= 1 and f.message and f.hint, f
+
+
+# --- positions and messages -----------------------------------------------------------------------
+
+
+def _one(tmp_path: Path, skill_md: str, files: Mapping[str, str] | None = None) -> list[Finding]:
+    c = Case("x", skill_md, files=files or {})
+    return validate_skills([_build(tmp_path, c)], project=tmp_path)
+
+
+def test_positions_point_at_the_key_and_into_the_body(tmp_path: Path) -> None:
+    text = fm("licence: MIT", body="\nintro\n\nsee [g](refs/g.md) and [h](refs/h.md)\n")
+    found = _one(tmp_path, text.replace("\n", "\r\n"))
+    assert found == [
+        Finding("demo-skill/SKILL.md", 4, 1, "error", "unknown frontmatter key 'licence'",
+                "did you mean 'license'?", "unknown-field"),
+        Finding("demo-skill/SKILL.md", 9, 9, "error", "link to refs/g.md: no such file",
+                "create the file, or fix the link (relative to this file's folder)", "broken-link"),
+        Finding("demo-skill/SKILL.md", 9, 28, "error", "link to refs/h.md: no such file",
+                "create the file, or fix the link (relative to this file's folder)", "broken-link"),
+    ]
+
+
+def test_name_messages_and_hints(tmp_path: Path) -> None:
+    found = _one(tmp_path, fm(name="sp.demo-skill"))
+    assert [(f.line, f.col, f.message, f.hint) for f in found] == [
+        (2, 1, "name 'sp.demo-skill' differs from its folder's name 'demo-skill'",
+         "rename the folder to sp.demo-skill, or write name: demo-skill"),
+        (2, 1, "name 'sp.demo-skill' has the character(s) '.'; only lowercase letters a-z, digits and "
+               "hyphens are allowed", "for example: name: sp-demo-skill"),
+    ]
+
+
+def test_unknown_field_hint_names_allow_field(tmp_path: Path) -> None:
+    [found] = _one(tmp_path, fm("argument-hint: x"))
+    assert "--allow-field argument-hint" in found.hint and "metadata" in found.hint
+
+
+def test_secrets_are_masked_and_located(tmp_path: Path) -> None:
+    token = "ghp_" + "Z" * 36
+    [found] = _one(tmp_path, fm(), {"scripts/ci.sh": f"#!/bin/sh\n  curl -H 'x: {token}'\n"})
+    assert (found.path, found.line, found.col, found.code) == ("demo-skill/scripts/ci.sh", 2, 15, "secret")
+    assert token not in found.message and "GitHub token (ghp_ZZ…)" in found.message
+
+
+def test_hidden_unicode_names_the_character(tmp_path: Path) -> None:
+    [found] = _one(tmp_path, fm(body="\nok\nif a\u202e:\n"))
+    assert (found.line, found.col) == (7, 5)
+    assert found.message == "bidirectional control U+202E RIGHT-TO-LEFT OVERRIDE"
+
+
+def test_mojibake_says_what_was_meant(tmp_path: Path) -> None:
+    [found] = _one(tmp_path, fm(body="\nit\u00e2\u20ac\u2122s\n"))
+    assert found.message == ("'\u00e2\u20ac\u2122' looks like mojibake for '\u2019' "
+                             "(UTF-8 read as Windows-1252)")
+
+
+def test_mojibake_is_summed_up_after_five_lines(tmp_path: Path) -> None:
+    found = _one(tmp_path, fm(body="\n" + "\u00e2\u201d\u201a x\n" * 8))
+    assert [f.line for f in found] == [6, 7, 8, 9, 10, 11]
+    assert found[-1].message == "3 more line(s) from here on look like mojibake"
+
+
+def test_yaml_error_is_located(tmp_path: Path) -> None:
+    [found] = _one(tmp_path, fm(description="Use when: asked"))
+    assert (found.line, found.code) == (3, "yaml")
+    assert found.message.startswith("frontmatter is not valid YAML")
+
+
+def test_duplicate_names_across_skills(tmp_path: Path) -> None:
+    _build(tmp_path / "skills", Case("a", fm(name="same"), folder="same"))
+    _build(tmp_path / "skills", Case("b", fm(name="same"), folder="zz-same"))
+    found = validate_skills(project=tmp_path)
+    dup = [f for f in found if f.code == "duplicate-name"]
+    assert dup == [Finding("skills/zz-same/SKILL.md", 2, 1, "error",
+                           "two skills are named 'same': this one and skills/same/SKILL.md",
+                           "agents pick one of them unpredictably; rename one (and its folder)",
+                           "duplicate-name")]
+    assert {f.code for f in found} == {"duplicate-name", "name-mismatch"}
+
+
+def test_duplicates_across_sources_but_not_with_the_packaged_pack(tmp_path: Path) -> None:
+    _build(tmp_path / "skills", Case("a", fm(), folder="demo-skill"))
+    _build(tmp_path / ".claude/skills", Case("b", fm(), folder="demo-skill"))
+    _build(tmp_path / "skills", Case("c", fm(name="backend-skill"), folder="backend-skill"))
+    found = validate_skills(project=tmp_path)
+    assert [(f.path, f.code) for f in found] == [(".claude/skills/demo-skill/SKILL.md", "duplicate-name")]
+
+
+def test_no_paths_validates_the_project_and_the_unshadowed_pack(tmp_path: Path) -> None:
+    _build(tmp_path / ".agents/skills", Case("a", fm(name="Nope"), folder="nope"))
+    found = validate_skills(project=tmp_path)
+    assert {(f.path, f.code) for f in found} == {(".agents/skills/nope/SKILL.md", "name-format"),
+                                                   (".agents/skills/nope/SKILL.md", "name-mismatch")}
+
+
+def test_paths_may_be_a_skill_md_or_a_folder_of_skills(tmp_path: Path) -> None:
+    root = tmp_path / "pack"
+    _build(root, Case("a", fm(name="one"), folder="one"))
+    _build(root, Case("b", fm(name="two", description="No guidance."), folder="two"))
+    (root / "notes").mkdir()
+    assert [f.path for f in validate_skills([root], project=tmp_path)] == ["pack/two/SKILL.md"]
+    assert validate_skills([root / "one" / "SKILL.md"], project=tmp_path) == []
+    [lone] = validate_skills([root / "notes"], project=tmp_path)
+    assert (lone.path, lone.code) == ("pack/notes", "not-a-skill")
+    (tmp_path / "x.txt").write_text("x")
+    [other] = validate_skills([tmp_path / "x.txt", tmp_path / "gone"], project=tmp_path)[:1]
+    assert other.code == "not-a-skill"
+
+
+def test_one_skill_given_twice_is_checked_once(tmp_path: Path) -> None:
+    folder = _build(tmp_path, Case("a", fm(description="No guidance.")))
+    assert len(validate_skills([folder, folder / "SKILL.md"], project=tmp_path)) == 1
+
+
+def test_paths_outside_the_project_stay_as_given(tmp_path: Path) -> None:
+    folder = _build(tmp_path / "elsewhere", Case("a", fm(description="No guidance.")))
+    [found] = validate_skills([folder], project=tmp_path / "project")
+    assert found.path == f"{folder.as_posix()}/SKILL.md"
+
+
+def test_the_shipped_pack_is_clean() -> None:
+    assert validate_skills(project=REPO) == []
+    assert validate_skills([packaged_dir("skills")]) == []
+
+
+# --- the reference validator, side by side --------------------------------------------------------
+
+#: Every case where skills-ref and this validator disagree on refusing, and why.
+DIFFERENCES: dict[str, str] = {
+    # The reference refuses, this validator accepts:
+    "valid-bom": "the reference reads SKILL.md without stripping a UTF-8 BOM, so the opening --- is "
+                 "not at the start; editors on Windows write BOMs and agents read past them",
+    "valid-quoted-dashes": "the reference splits the file at the first '---' anywhere, cutting the quoted "
+                           "description; the frontmatter closes only at a line that is exactly ---",
+    "valid-flow-metadata": "strictyaml refuses YAML flow style ({...}); it is YAML, as the spec asks",
+    "valid-anchor-alias": "strictyaml refuses anchors and aliases; they are YAML",
+    # This validator refuses, the reference accepts:
+    "lowercase-skill-md": "the reference accepts skill.md; the spec names the file SKILL.md and agents on "
+                          "case-sensitive file systems look for that name",
+    "frontmatter-closing-not-whole-line": "the reference ends the frontmatter at '---' inside a value and "
+                                          "reads a truncated description; here it is never closed",
+    "name-unicode": "the reference allows any Unicode letter (NFKC); the spec's name is lowercase a-z, "
+                    "digits and hyphens",
+    "name-number": "strictyaml reads every scalar as a string; YAML (and agents' YAML parsers) read 123 "
+                   "as a number, so the name must be quoted",
+    "license-number": "the same: license: 2 is a number in YAML",
+    "compatibility-empty": "the spec says 1-500 characters when given; the reference checks only the maximum",
+    "metadata-not-mapping": "the reference checks metadata only when it is a mapping",
+    "metadata-number": "the spec says string values; YAML reads 1.0 as a float (and 1.10 as 1.1)",
+    "metadata-nested": "the reference turns nested mappings into their Python repr; the spec says strings",
+    "allowed-tools-mapping": "the reference does not check allowed-tools; the spec says a string",
+    "broken-link": "beyond the reference: relative links must resolve",
+    "broken-image": "beyond the reference",
+    "broken-reference-definition": "beyond the reference",
+    "broken-link-in-reference": "beyond the reference",
+    "secret-private-key": "beyond the reference: likely secrets",
+    "secret-aws-in-script": "beyond the reference",
+    "secret-github-token": "beyond the reference",
+    "secret-in-dotenv": "beyond the reference",
+    "bidi-override": "beyond the reference: bidirectional controls",
+    "zero-width-in-description": "beyond the reference: invisible characters",
+    "unicode-tags": "beyond the reference",
+    "conventions-broken": "beyond the reference: the runner's conventions must load",
+    "conventions-files-drift": "beyond the reference: the files the body lists are the layout",
+}
+
+#: What the reference's messages are about, and the codes that name the same rule here.
+_RULES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("Missing required file", frozenset({"not-a-skill"})),
+    ("must start with YAML frontmatter", frozenset({"frontmatter"})),
+    ("not properly closed", frozenset({"frontmatter"})),
+    ("Invalid YAML", frozenset({"yaml", "duplicate-key", "frontmatter"})),
+    ("must be a YAML mapping", frozenset({"yaml", "name-required"})),
+    ("Unexpected fields", frozenset({"unknown-field"})),
+    ("field in frontmatter: name", frozenset({"name-required"})),
+    ("Field 'name'", frozenset({"name-required", "name-type"})),
+    ("Skill name", frozenset({"name-format", "name-length"})),
+    ("Directory name", frozenset({"name-mismatch"})),
+    ("field in frontmatter: description", frozenset({"description-required"})),
+    ("Field 'description'", frozenset({"description-required", "description-type"})),
+    ("Description exceeds", frozenset({"description-length"})),
+    ("ompatibility", frozenset({"compatibility-type", "compatibility-length"})),
+    ("UnicodeDecodeError", frozenset({"encoding"})),
+)
+
+
+def _reference(folder: Path) -> list[str]:
+    try:
+        return list(skills_ref.validate(folder))
+    except Exception as exc:  # the reference raises on undecodable files
+        return [f"{type(exc).__name__}: {exc}"]
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def test_against_the_reference(c: Case, tmp_path: Path) -> None:
+    folder = _build(tmp_path, c)
+    theirs = _reference(folder)
+    ours = _codes(validate_skills([folder], project=tmp_path, allow_fields=c.allow), "error")
+    if c.id in DIFFERENCES:
+        assert bool(theirs) != bool(ours), f"{c.id} is listed as a difference but both agree: {theirs}"
+        return
+    if c.allow:
+        # The reference has no --allow-field: only the allowed key may separate the two.
+        assert theirs == [] or all("Unexpected fields" in m for m in theirs), theirs
+        return
+    assert bool(theirs) == bool(ours), f"reference: {theirs}; ours: {sorted(ours)}"
+    for message in theirs:
+        same_rule = [codes for marker, codes in _RULES if marker in message]
+        assert same_rule, f"no rule known for the reference's {message!r}"
+        assert any(codes & ours for codes in same_rule), f"reference: {message!r}; ours: {sorted(ours)}"
+
+
+def test_every_difference_names_a_case() -> None:
+    assert set(DIFFERENCES) <= {c.id for c in CASES}
+
+
+# --- fuzzing ----------------------------------------------------------------------------------------
+
+_PIECES = [*"-:#'\"[]{}&*!|>?,% \t\n\r\\abcnm019é", "\ufeff", "\u202e", "\x00", "---\n", "name: ",
+           "description: ", "metadata:\n  ", "\u00e2\u20ac", "](", "]: "]
+_YAMLISH = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=300) | _YAMLISH.map(lambda s: ("---\n" + s).encode("utf-8", "surrogatepass")))
+def test_fuzz_any_bytes_give_findings_never_an_exception(raw: bytes,
+                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    doc = parse_document(raw, "SKILL.md")
+    assert all(isinstance(f, Finding) for f in doc.findings)
+    folder = tmp_path_factory.mktemp("fuzz") / "fuzz"
+    folder.mkdir()
+    (folder / "SKILL.md").write_bytes(raw)
+    (folder / "notes.md").write_bytes(raw)
+    for f in validate_skills([folder]):
+        assert isinstance(f, Finding) and f.line >= 1 and f.col >= 1 and f.message
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def test_cli_clean_run_exits_0(cli: Cli, project: Path) -> None:
+    _build(project / "skills", Case("a", fm()))
+    result = cli("validate")
+    assert result.stdout == ""
+    assert "validated skills: OK" in result.stderr
+
+
+def test_cli_errors_exit_1_with_file_line_col(cli: Cli, project: Path) -> None:
+    _build(project / "skills", Case("a", fm("version: 2")))
+    result = cli("validate", expect=1)
+    assert result.stdout.startswith("skills/demo-skill/SKILL.md:4:1: error: unknown frontmatter key "
+                                    "'version' [unknown-field]\n  hint: ")
+    assert "1 error(s), 0 warning(s)" in result.stderr
+    assert cli("validate", "--allow-field", "version").exit_code == 0
+
+
+def test_cli_strict_fails_on_warnings(cli: Cli, project: Path) -> None:
+    folder = _build(project, Case("a", fm(description="Formats invoices.")))
+    assert "description-guidance" in cli("validate", folder).stdout
+    cli("validate", folder, "--strict", expect=1)
+
+
+def test_cli_formats(cli: Cli, project: Path) -> None:
+    folder = _build(project, Case("a", fm(name="Bad")))
+    rows = json.loads(cli("validate", folder, "--format", "json", expect=1).stdout)
+    assert {r["code"] for r in rows} == {"name-format", "name-mismatch"}
+    assert set(rows[0]) == {"path", "line", "col", "severity", "message", "hint", "code"}
+    github = cli("validate", folder, "--format", "github", expect=1).stdout.splitlines()
+    assert len(github) == 2
+    assert all(line.startswith("::error file=demo-skill/SKILL.md,line=2,col=1,title=name-")
+               for line in github)
+    assert cli("validate", project / "nowhere", expect=2).exit_code == 2
+    assert cli("validate", "--format", "xml", expect=2).exit_code == 2
+
+
+def test_cli_never_shows_a_traceback(cli: Cli, project: Path) -> None:
+    folder = project / "skills" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_bytes(b"---\n\xff\xfe: [\x00\n---\n")
+    result = cli("validate", expect=1)
+    assert "Traceback" not in result.output
+    assert "skills/broken/SKILL.md:2:1: error: not valid UTF-8" in result.stdout
+    assert "broken" in cli("list").stdout
+    shown = cli("show", "broken").stdout
+    assert shown.startswith("broken  (skills: skills/broken/SKILL.md)")
+
+
+def test_cli_list(cli: Cli, project: Path) -> None:
+    _build(project / ".claude/skills", Case("a", fm(name="backend-skill"), folder="backend-skill"))
+    lines = cli("list").stdout.splitlines()
+    assert len(lines) == 5
+    assert lines[-1].split() == ["backend-skill", ".claude/skills", ".claude/skills/backend-skill"]
+    assert lines[0].split()[:2] == ["backend-builder", "packaged"]
+    rows = json.loads(cli("list", "--json").stdout)
+    assert rows[-1] == {"name": "backend-skill", "source": ".claude/skills",
+                        "path": ".claude/skills/backend-skill", "description": DESC}
+
+
+def test_cli_show(cli: Cli, project: Path) -> None:
+    out = cli("show", "/sp.backend-engineer").stdout
+    assert out.startswith("backend-engineer  (packaged: ")
+    assert "\nfrontmatter:\n  name: backend-engineer\n" in out
+    assert "another user's row 403, service layer yes" in out
+    assert "\n# Backend Engineer\n" in out
+    data = json.loads(cli("show", "backend-builder", "--json").stdout)
+    assert data["conventions"]["error_envelope"] == "detail"
+    assert data["frontmatter"]["name"] == "backend-builder"
+    _build(project / "skills", Case("a", fm(), files={"conventions.yaml": "root: x\n"}))
+    assert "conventions (conventions.yaml): broken: missing key(s)" in cli("show", "demo-skill").stdout
+    result = cli("show", "backend-enginer", expect=1)
+    assert "error: no skill named 'backend-enginer'" in result.stderr
+    assert "did you mean 'backend-engineer'?" in result.stderr
+
+
+def test_pre_commit_hook_runs_the_validator() -> None:
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "skillrunner-validate"
+    assert hook["entry"].split()[:2] == ["skillrunner", "validate"]
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
