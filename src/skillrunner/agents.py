@@ -1,0 +1,484 @@
+"""Coding agents: install the pack and /sp.* commands where each agent looks, prompts, the catalog."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skillrunner.artifacts import check_feature, feature_dir
+from skillrunner.contract import find_contract
+from skillrunner.errors import SkillrunnerError, UsageError
+from skillrunner.pipeline import STAGE_COMMANDS
+from skillrunner.skills import SKILL_FILE, Skill, discover_skills, find_skill, load_skill, skill_roots
+from skillrunner.templating import render_template
+from skillrunner.write import recorded_files, write_files
+
+__all__ = [
+    "AGENTS",
+    "DEFAULT_AGENT",
+    "DEFAULT_BUDGET",
+    "Agent",
+    "AgentFiles",
+    "CatalogEntry",
+    "InitReport",
+    "Prompt",
+    "build_prompt",
+    "catalog",
+    "catalog_json",
+    "catalog_xml",
+    "estimate_tokens",
+    "init_project",
+    "installed_agents",
+    "render_agent_files",
+]
+
+#: The writer key of ``init`` in ``.skillrunner/manifest.json``.
+INIT_KEY = "init"
+DEFAULT_AGENT = "claude"
+#: ``skillrunner prompt``'s default budget, in estimated tokens (characters / 4).
+DEFAULT_BUDGET = 16_000
+#: Folders ``init`` creates: contracts, records, template overrides.
+FOLDERS: tuple[str, ...] = ("specs/api", "history/prompts", "history/adr", "templates")
+_TEMPLATES_README = "templates/README.md"
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Characters XML 1.0, TOML strings and YAML scalars cannot all hold as they are.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Where one coding agent finds skills and commands, and how its commands spell arguments.
+
+    ``commands`` is the path of one command (``{name}`` is a skill or stage name), ``template``
+    the template under ``templates/`` that renders it; ``args`` is the argument placeholder the
+    agent substitutes (empty when it has none) and ``args_ref`` the one usable on a command line.
+    """
+
+    name: str
+    title: str
+    skills: str  # folder of skill copies, "" when the agent reads none
+    commands: str  # "" when the agent has no project commands
+    template: str
+    invoke: str  # what the person types, with {name}
+    args: str = ""
+    args_ref: str = ""
+
+    def command_path(self, name: str) -> str:
+        """The project-relative path of the command ``/sp.<name>``."""
+        return self.commands.format(name=name)
+
+    @property
+    def prefix(self) -> str:
+        """The folder every file of this agent lives under (how a manifest entry is attributed)."""
+        first = self.skills or self.commands
+        return first.split("{", 1)[0].rsplit("/", 1)[0] + "/"
+
+
+AGENTS: dict[str, Agent] = {a.name: a for a in (
+    Agent("claude", "Claude Code", ".claude/skills", ".claude/commands/sp.{name}.md",
+          "agents/claude/command.md.j2", "/sp.{name}", "$ARGUMENTS", "$ARGUMENTS"),
+    Agent("copilot", "GitHub Copilot", "", ".github/prompts/sp.{name}.prompt.md",
+          "agents/copilot/prompt.md.j2", "/sp.{name}", "${input:arguments:feature, then the request}"),
+    Agent("gemini", "Gemini CLI", "", ".gemini/commands/sp/{name}.toml",
+          "agents/gemini/command.toml.j2", "/sp:{name}", "{{args}}", "{{args}}"),
+    Agent("cursor", "Cursor", "", ".cursor/commands/sp.{name}.md",
+          "agents/cursor/command.md.j2", "/sp.{name}"),
+    Agent("codex", "Codex", ".agents/skills", "", "", "${name}"),
+    Agent("opencode", "OpenCode", "", ".opencode/command/sp.{name}.md",
+          "agents/opencode/command.md.j2", "/sp.{name}", "$ARGUMENTS", "$ARGUMENTS"),
+)}
+
+
+# --- init -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitReport:
+    """What ``init`` did (or, dry run, would do). Paths are project-relative, POSIX, sorted.
+
+    ``kept`` lists files that differ from what init would write and that init did not write
+    last (edited by hand, or never written by skillrunner): left alone unless ``force``.
+    ``skipped`` lists skill files that are not UTF-8 text and were not copied.
+    """
+
+    agents: tuple[str, ...]
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+    skipped: tuple[str, ...]
+    folders: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"agents": list(self.agents), "dry_run": self.dry_run, "created": list(self.created),
+                "updated": list(self.updated), "unchanged": list(self.unchanged),
+                "removed": list(self.removed), "kept": list(self.kept), "skipped": list(self.skipped),
+                "folders": list(self.folders), "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class AgentFiles:
+    """Every file ``init`` writes for some agents (path -> text), and the skill files it cannot copy."""
+
+    files: dict[str, str]
+    skipped: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _summary(description: str, limit: int = 160) -> str:
+    """The first sentence of a description, on one line, cut at a word to at most ``limit`` characters."""
+    text = _one_line(description)
+    match = re.search(r"(?<=[.!?])\s", text)
+    first = text[:match.start()] if match else text
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + " …"
+
+
+def _toml_text(text: str) -> str:
+    """``text`` as a TOML multi-line string: literal when it can be, else basic with escapes."""
+    if "'''" not in text and "\r" not in text and not _CONTROL.search(text):
+        return f"'''\n{text}'''"
+    escaped = []
+    for ch in text:
+        if ch in '"\\':
+            escaped.append("\\" + ch)
+        elif ch == "\r":
+            escaped.append("\\r")
+        elif ch not in "\n\t" and _CONTROL.match(ch):
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(ch)
+    return '"""\n' + "".join(escaped) + '"""'
+
+
+def _agent_names(names: Iterable[str]) -> tuple[str, ...]:
+    wanted: set[str] = set()
+    for name in names:
+        key = name.strip().lower()
+        if key == "all":
+            wanted |= set(AGENTS)
+        elif key in AGENTS:
+            wanted.add(key)
+        else:
+            raise UsageError(f"unknown agent {name!r}",
+                             hint=f"the agents are {', '.join(AGENTS)} (or all)")
+    return tuple(a for a in AGENTS if a in wanted)
+
+
+def installed_agents(*, project: Path) -> tuple[str, ...]:
+    """The agents an earlier ``init`` wrote files for, per the project's manifest."""
+    recorded = recorded_files(project=project, key=INIT_KEY)
+    return tuple(a.name for a in AGENTS.values() if any(p.startswith(a.prefix) for p in recorded))
+
+
+def _pack(project: Path) -> list[Skill]:
+    """The project's own skills (``skills/``) and the packaged ones it does not shadow.
+
+    Agent folders (``.claude/skills``...) are not sources: they hold what ``init`` copies.
+    """
+    found: dict[str, Skill] = {}
+    for source, root in skill_roots(project):
+        if source not in ("skills", "packaged") or not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if not folder.name.startswith(".") and (folder / SKILL_FILE).is_file():
+                skill = load_skill(folder, source=source)
+                found.setdefault(skill.name, skill)
+    return [found[name] for name in sorted(found)]
+
+
+def _skill_files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in parts):
+            yield path
+
+
+def _commands(skills: Sequence[Skill]) -> list[dict[str, str]]:
+    cmds = [{"name": stage, "command": f"sp.{stage}", "kind": "stage", "summary": "", "description": ""}
+            for stage in STAGE_COMMANDS]
+    cmds += [{"name": s.name, "command": f"sp.{s.name}", "kind": "skill", "summary": _summary(s.description),
+              "description": _one_line(s.description)} for s in skills]
+    return cmds
+
+
+def render_agent_files(*, project: Path, agents: Sequence[str]) -> AgentFiles:
+    """Every file ``init`` writes for ``agents``: path -> text, plus what was skipped and why."""
+    chosen = _agent_names(agents)
+    files: dict[str, str] = {_TEMPLATES_README: render_template("agents/templates-README.md.j2", {},
+                                                                project=project)}
+    skipped: list[str] = []
+    notes: list[str] = []
+    skills: list[Skill] = []
+    for skill in _pack(project):
+        if not _SLUG.fullmatch(skill.name) or skill.name in STAGE_COMMANDS:
+            why = "is a pipeline stage's" if skill.name in STAGE_COMMANDS else "is not a valid skill name"
+            notes.append(f"skill {skill.name!r} ({skill.skill_md.as_posix()}) not installed: the name {why} "
+                         "(skillrunner validate says more)")
+            continue
+        skills.append(skill)
+    cmds = _commands(skills)
+    for agent in (AGENTS[name] for name in chosen):
+        if agent.skills:
+            for skill in skills:
+                for path in _skill_files(skill.path):
+                    rel = f"{agent.skills}/{skill.name}/{path.relative_to(skill.path).as_posix()}"
+                    try:
+                        files[rel] = path.read_bytes().decode("utf-8")
+                    except UnicodeDecodeError:
+                        skipped.append(rel)
+        if agent.commands:
+            for cmd in cmds:
+                context = {"cmd": cmd, "args": agent.args, "args_ref": agent.args_ref,
+                           "invoke": agent.invoke.format(name=cmd["name"]), "toml_text": _toml_text}
+                files[agent.command_path(cmd["name"])] = render_template(agent.template, context,
+                                                                         project=project)
+    if skipped:
+        notes.append(f"{len(skipped)} skill file(s) are not UTF-8 text and were not copied: "
+                     "copy them by hand")
+    return AgentFiles(files, tuple(sorted(skipped)), tuple(notes))
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _kept(project: Path, files: Mapping[str, str]) -> list[str]:
+    """Files on disk that differ from their render and are not as init last wrote them."""
+    recorded = recorded_files(project=project, key=INIT_KEY)
+    kept = []
+    for rel, text in files.items():
+        target = project / rel
+        if not target.is_file():
+            continue
+        data = target.read_bytes()
+        if data != text.encode("utf-8") and recorded.get(rel) != _sha(data):
+            kept.append(rel)
+    return sorted(kept)
+
+
+def init_project(*, project: Path, agents: Sequence[str] = (), force: bool = False,
+                 dry_run: bool = False) -> InitReport:
+    """Prepare ``project`` for skillrunner and for coding ``agents``.
+
+    Creates ``specs/api/``, ``history/prompts/``, ``history/adr/`` and ``templates/`` (with a
+    README on overrides), and for each agent its copies of the skills and one ``/sp.*`` command
+    per skill and per pipeline stage. The agents are those named plus those an earlier init set
+    up (``claude`` when neither). Files edited since init wrote them, and differing files it never
+    wrote, are left alone and listed in ``kept`` unless ``force``; files init wrote that are no
+    longer rendered (a skill gone from the pack) are removed when untouched.
+    """
+    chosen = _agent_names([*agents, *installed_agents(project=project)]) or (DEFAULT_AGENT,)
+    rendered = render_agent_files(project=project, agents=chosen)
+    kept = [] if force else _kept(project, rendered.files)
+    files = {rel: text for rel, text in rendered.files.items() if rel not in set(kept)}
+    folders = [f for f in FOLDERS if not (project / f).is_dir()]
+    report = write_files(files, project=project, root=".", key=INIT_KEY, force=force, dry_run=dry_run,
+                         prune=True)
+    if not dry_run:
+        for folder in folders:
+            (project / folder).mkdir(parents=True, exist_ok=True)
+    # A kept file is no longer rendered for the manifest: prune forgets it rather than removing it.
+    removed = tuple(p for p in report.removed if p not in set(kept))
+    return InitReport(agents=chosen, created=report.created, updated=report.updated,
+                      unchanged=report.unchanged, removed=removed, kept=tuple(kept),
+                      skipped=rendered.skipped, folders=tuple(folders), notes=rendered.notes, dry_run=dry_run)
+
+
+# --- prompt -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Section:
+    title: str
+    source: str
+    text: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The text ``skillrunner prompt`` prints and what went into it."""
+
+    text: str
+    tokens: int
+    budget: int
+    sections: tuple[str, ...]  # the sources included, in order
+    truncated: tuple[str, ...]  # "<source>: kept N of M lines" for each cut section
+    missing: tuple[str, ...]  # the documents looked for and not found
+
+
+def estimate_tokens(text: str) -> int:
+    """A model-independent token estimate: characters / 4, rounded up."""
+    return math.ceil(len(text) / 4)
+
+
+def _shown(path: Path, project: Path) -> str:
+    try:
+        return path.resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n").strip("\n")
+
+
+#: Which sections give way first when the budget is short: derived documents before sources.
+_CUT_ORDER = ("plan", "tasks", "conventions", "skill", "contract")
+_NOTE_RESERVE = 120  # characters for each truncation note
+_REPORT_RESERVE = 240  # characters for the budget line
+
+
+def _cut(text: str, keep_chars: int) -> tuple[str, int, int]:
+    """``text`` cut at a line boundary to at most ``keep_chars``: (kept text, kept lines, lines)."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > keep_chars:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept), len(kept), len(lines)
+
+
+def build_prompt(*, project: Path, skill: str, feature: str | None = None,
+                 budget: int = DEFAULT_BUDGET) -> Prompt:
+    """What an agent without tools needs to work as ``skill`` (on ``feature``), in a stable order.
+
+    Sections: the skill's body, the project's ``CLAUDE.md`` and ``AGENTS.md``, then for a
+    feature its contract, ``plan.md`` and ``tasks.md``, each when present. Over ``budget``
+    estimated tokens, sections are cut at line boundaries (plan first, then tasks, conventions,
+    the skill, the contract last) and each cut says so; the last line reports the estimate.
+    """
+    if budget < 1:
+        raise UsageError(f"budget {budget} is not a positive number of tokens", hint="e.g. --budget 16000")
+    found = find_skill(skill, project=project)
+    keyed: list[tuple[str, _Section]] = [
+        ("skill", _Section(f"Skill: {found.name}", _shown(found.skill_md, project), found.body.strip("\n")))]
+    missing: list[str] = []
+    conventions: list[str] = []
+    for name in ("CLAUDE.md", "AGENTS.md"):
+        path = project / name
+        if path.is_file():
+            text = _read(path)
+            if text and text not in conventions:
+                conventions.append(text)
+                keyed.append(("conventions", _Section(f"Project conventions ({name})", name, text)))
+    if feature is not None:
+        check_feature(feature)
+        try:
+            contract = find_contract(feature, project=project)
+        except SkillrunnerError:
+            missing.append(f"specs/api/{feature}.md")
+        else:
+            keyed.append(("contract", _Section(f"API contract of {feature}", _shown(contract, project),
+                                               _read(contract))))
+        for key, name in (("plan", "plan.md"), ("tasks", "tasks.md")):
+            path = feature_dir(project, feature) / name
+            if path.is_file():
+                keyed.append((key, _Section(f"{name.capitalize()[:-3]} of {feature}", _shown(path, project),
+                                            _read(path))))
+            else:
+                missing.append(_shown(path, project))
+
+    def render(sections: Sequence[_Section], report: str) -> str:
+        context = {"skill": {"name": found.name, "description": found.description},
+                   "feature": feature or "",
+                   "sections": [vars(s) for s in sections], "report": report}
+        return render_template("agents/prompt.md.j2", context, project=project)
+
+    allowed = budget * 4
+    frame = len(render([_Section(s.title, s.source, "") for _, s in keyed], ""))
+    spare = allowed - frame - _REPORT_RESERVE - _NOTE_RESERVE * len(keyed)
+    excess = sum(len(s.text) for _, s in keyed) - spare
+    truncated: list[str] = []
+    sections = dict(enumerate(s for _, s in keyed))
+    if excess > 0:
+        for kind in _CUT_ORDER:
+            for i, (key, section) in enumerate(keyed):
+                if key != kind or excess <= 0:
+                    continue
+                text, kept, total = _cut(section.text, max(0, len(section.text) - excess))
+                excess -= len(section.text) - len(text)
+                what = f"{section.source}: kept {kept} of {total} lines"
+                truncated.append(what)
+                note = (f"truncated by skillrunner prompt: kept {kept} of {total} lines to fit "
+                        f"--budget {budget}" if kept else
+                        f"left out by skillrunner prompt: its {total} lines do not fit --budget {budget}")
+                sections[i] = _Section(section.title, section.source, text, note)
+    ordered = [sections[i] for i in range(len(keyed))]
+    cut = "; truncated: " + ", ".join(truncated) if truncated else "; nothing truncated"
+    absent = "; not found: " + ", ".join(missing) if missing else ""
+
+    def report_line(tokens: int) -> str:
+        return (f"skillrunner prompt: about {tokens} of {budget} tokens (estimated as characters / 4)"
+                f"{cut}{absent}.")
+
+    # The estimate counts the report line itself: settle it (its length barely depends on the number).
+    tokens = estimate_tokens(render(ordered, report_line(0)))
+    for _ in range(3):
+        text = render(ordered, report_line(tokens))
+        if estimate_tokens(text) == tokens:
+            break
+        tokens = estimate_tokens(text)
+    return Prompt(text=text, tokens=estimate_tokens(text), budget=budget,
+                  sections=tuple(s.source for s in ordered), truncated=tuple(truncated),
+                  missing=tuple(missing))
+
+
+# --- catalog ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One skill as agents list it: name, description and where its SKILL.md is."""
+
+    name: str
+    description: str
+    location: str  # absolute path of SKILL.md
+    source: str
+
+
+def catalog(*, project: Path | None) -> list[CatalogEntry]:
+    """Every skill found for ``project`` (first of a name wins), sorted by name."""
+    return [CatalogEntry(s.name, s.description, s.skill_md.resolve().as_posix(), s.source)
+            for s in discover_skills(project=project)]
+
+
+def _xml(text: str) -> str:
+    return html.escape(_CONTROL.sub("\ufffd", text), quote=True)
+
+
+def catalog_xml(entries: Sequence[CatalogEntry]) -> str:
+    """The ``<available_skills>`` block agents put in their system prompt; every value escaped."""
+    lines = ["<available_skills>"]
+    for e in entries:
+        lines += ["<skill>", f"<name>{_xml(e.name)}</name>",
+                  f"<description>{_xml(e.description)}</description>",
+                  f"<location>{_xml(e.location)}</location>", "</skill>"]
+    lines.append("</available_skills>")
+    return "\n".join(lines) + "\n"
+
+
+def catalog_json(entries: Sequence[CatalogEntry]) -> list[dict[str, str]]:
+    """JSON-ready: ``[{name, description, location, source}]``."""
+    return [{"name": e.name, "description": e.description, "location": e.location, "source": e.source}
+            for e in entries]
+

@@ -1,0 +1,1235 @@
+"""The backend renderer: a checked contract plus a skill's conventions -> every file of a FastAPI app."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import keyword
+import math
+import re
+import sys
+import tokenize
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol, cast
+
+from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
+from skillrunner.conventions import Conventions
+from skillrunner.errors import RenderError
+from skillrunner.templating import py_literal, render_template
+
+__all__ = ["LINE_LENGTH", "WriteResult", "implement", "render_backend"]
+
+#: The generated code's line length (its pyproject.toml tells ruff the same).
+LINE_LENGTH = 110
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_NAME = 63  # PostgreSQL truncates longer identifiers, which alembic check would see as drift
+_TEMPLATE_DIR = "backend"
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+
+def _pascal(snake: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
+
+
+def _db_name(prefix: str, table: str, columns: Sequence[str]) -> str:
+    """A constraint or index name PostgreSQL keeps whole: long ones end in a short hash instead."""
+    name = "_".join([prefix, table, *columns])
+    if len(name) <= _MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: _MAX_NAME - 9]}_{digest}"
+
+
+def _wrap_literal(text: str, indent: int, width: int = 72) -> str:
+    """``text`` as one Python string literal, split into implicitly joined pieces when long."""
+    whole = _q(text)
+    if len(whole) + indent <= LINE_LENGTH - 8:
+        return whole
+    pieces: list[str] = []
+    current = ""
+    for word in re.split(r"(?<= )", text):
+        if current and len(_q(current + word)) > width:
+            pieces.append(current)
+            current = ""
+        while len(_q(word)) > width:
+            cut = width // 2
+            pieces.append(word[:cut])
+            word = word[cut:]
+        current += word
+    if current:
+        pieces.append(current)
+    pad = " " * (indent + 4)
+    return "(\n" + "\n".join(pad + _q(p) for p in pieces) + "\n" + " " * indent + ")"
+
+
+def _call(head: str, args: Sequence[str], indent: int, *, description: str = "", suffix: str = "") -> str:
+    """``head(arg, ...)`` + ``suffix`` on one line when it fits, else one argument per line."""
+    items = list(args)
+    if description:
+        items.append(f"description={_q(description)}")
+    one = f"{head}({', '.join(items)}){suffix}"
+    if indent + len(one) <= LINE_LENGTH and "\n" not in one:
+        return one
+    if description:
+        items[-1] = f"description={_wrap_literal(description, indent + 4)}"
+    pad = " " * (indent + 4)
+    return f"{head}(\n" + "".join(f"{pad}{a},\n" for a in items) + " " * indent + ")" + suffix
+
+
+def _lines(items: Sequence[str], indent: int, open_: str = "[", close: str = "]", *, used: int = 0) -> str:
+    """A list (or tuple) display: inline when it fits after ``used`` characters, else one item per line."""
+    one = open_ + ", ".join(items) + (", " if open_ == "(" and len(items) == 1 else "") + close
+    if indent + used + len(one) <= LINE_LENGTH:
+        return one
+    pad = " " * (indent + 4)
+    return open_ + "\n" + "".join(f"{pad}{a},\n" for a in items) + " " * indent + close
+
+
+def _q(value: Any) -> str:
+    """``py_literal`` (the one quoting function), preferring double quotes as the generated code does."""
+    if isinstance(value, str):
+        text = py_literal(value)
+        if text.startswith("'") and '"' not in value:
+            return '"' + text[1:-1] + '"'
+        return text
+    if isinstance(value, list):
+        return "[" + ", ".join(_q(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_q(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_q(k)}: {_q(v)}" for k, v in value.items()) + "}"
+    return py_literal(value)
+
+
+def _qs(values: Iterable[Any]) -> list[str]:
+    return [_q(v) for v in values]
+
+
+def _display(value: Any, indent: int) -> str:
+    """A Python literal of JSON-like ``value``, one item per line where a line would be too long."""
+    one = _q(value)
+    if indent + len(one) <= LINE_LENGTH - 12 or not isinstance(value, list | tuple | dict) or not value:
+        return one
+    pad = " " * (indent + 4)
+    if isinstance(value, dict):
+        items = [f"{_q(k)}: {_display(v, indent + 4)}" for k, v in value.items()]
+        return "{\n" + "".join(f"{pad}{i},\n" for i in items) + " " * indent + "}"
+    items = [_display(v, indent + 4) for v in value]
+    return "[\n" + "".join(f"{pad}{i},\n" for i in items) + " " * indent + "]"
+
+
+# --- samples the generated tests use -------------------------------------------------------------------
+
+_BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _regex_sample(pattern: str, seed: int) -> str | None:
+    """A string matching ``pattern``; distinct seeds vary the characters chosen (None: not supported)."""
+    try:
+        parsed = _sre_parse(pattern)
+    except Exception:  # a pattern the parser refuses: no sample
+        return None
+    out: list[str] = []
+    state = [seed]
+
+    def pick(options: Sequence[str]) -> str:
+        choice = options[state[0] % len(options)]
+        state[0] //= len(options)
+        return choice
+
+    def klass(items: Sequence[tuple[Any, Any]]) -> list[str] | None:
+        chars: list[str] = []
+        negate = False
+        for op, arg in items:
+            name = str(op)
+            if name == "NEGATE":
+                negate = True
+            elif name == "LITERAL":
+                chars.append(chr(arg))
+            elif name == "RANGE":
+                chars.extend(chr(c) for c in range(arg[0], min(arg[1], arg[0] + 25) + 1))
+            elif name == "CATEGORY":
+                cat = str(arg)
+                chars.extend({"CATEGORY_DIGIT": "0123456789", "CATEGORY_WORD": "abcdefghij",
+                              "CATEGORY_SPACE": " "}.get(cat, ""))
+                if cat.startswith("CATEGORY_NOT"):
+                    chars.extend("abc")
+            else:
+                return None
+        if negate:
+            pool = [c for c in "abcdefghijklmnopqrstuvwxyz0123456789" if c not in chars]
+            return pool or None
+        return sorted(set(chars), key=chars.index) or None
+
+    def emit(items: Any) -> bool:
+        for op, arg in items:
+            name = str(op)
+            if name == "LITERAL":
+                out.append(chr(arg))
+            elif name == "NOT_LITERAL":
+                out.append("a" if chr(arg) != "a" else "b")
+            elif name == "ANY":
+                out.append(pick("abcdefghij"))
+            elif name == "IN":
+                chars = klass(arg)
+                if chars is None:
+                    return False
+                out.append(pick(chars))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                low, _high, body = arg
+                for _ in range(max(low, 0)):
+                    if not emit(body):
+                        return False
+            elif name == "SUBPATTERN":
+                if not emit(arg[-1]):
+                    return False
+            elif name == "BRANCH":
+                if not emit(arg[1][0]):
+                    return False
+            elif name == "AT":
+                continue
+            elif name == "CATEGORY":
+                out.append(klass([(op, arg)])[0] if klass([(op, arg)]) else "a")  # type: ignore[index]
+            else:
+                return False
+        return True
+
+    if not emit(parsed):
+        return None
+    text = "".join(out)
+    try:
+        return text if re.search(pattern, text) else None
+    except re.error:
+        return None
+
+
+def _sre_parse(pattern: str) -> Any:
+    parser = importlib.import_module("re._parser")
+    return parser.parse(pattern)
+
+
+def _bounds(f: Field) -> tuple[float | None, float | None, bool, bool]:
+    """(low, high, low exclusive, high exclusive) of a numeric field."""
+    low: float | None = None
+    high: float | None = None
+    low_x = high_x = False
+    for name in ("ge", "gt"):
+        value = f.constraint(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            low, low_x = float(value), name == "gt"
+    for name in ("le", "lt"):
+        value = f.constraint(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            high, high_x = float(value), name == "lt"
+    return low, high, low_x, high_x
+
+
+def _in_bounds(value: float, f: Field) -> bool:
+    low, high, low_x, high_x = _bounds(f)
+    if low is not None and (value < low or (low_x and value == low)):
+        return False
+    return not (high is not None and (value > high or (high_x and value == high)))
+
+
+def _numeric_candidates(f: Field, step: float, offset: float) -> list[float]:
+    low, high, _, _ = _bounds(f)
+    start = low if low is not None else (high - 60 * step if high is not None else 0.0)
+    values = [start + offset + k * step for k in range(60)]
+    good = [v for v in values if _in_bounds(v, f)]
+    if not good and low is not None and high is not None:
+        good = [(low + high) / 2]
+    return good
+
+
+def _text_sample(f: Field, n: int) -> str | None:
+    pattern = f.constraint("pattern")
+    if isinstance(pattern, str):
+        return _regex_sample(pattern, n)
+    low = f.constraint("min_length")
+    high = f.constraint("max_length")
+    text = f"{f.name}-{n}"
+    if isinstance(high, int) and len(text) > high:
+        text = (chr(ord("a") + n % 26) + str(n // 26))[:high] if high > 1 else chr(ord("a") + n % 26)
+    if isinstance(low, int) and len(text) < low:
+        text = text + "x" * (low - len(text))
+    return text
+
+
+def _sample(f: Field, n: int) -> Any:
+    """The ``n``-th valid JSON value for ``f`` (values differ by ``n`` and grow with it where they can)."""
+    t = f.type
+    kind = t.kind
+    if kind == "enum":
+        return t.enum_values[n % len(t.enum_values)]
+    if kind == "boolean":
+        return n % 2 == 1
+    if kind == "integer":
+        ints = [int(v) for v in _numeric_candidates(f, 1.0, 0.0) if float(v).is_integer()]
+        if not ints:
+            low, _, low_x, _ = _bounds(f)
+            base = int(low or 0) + (1 if low_x else 0)
+            ints = [base + k for k in range(60) if _in_bounds(base + k, f)]
+        return ints[n % len(ints)] if ints else 0
+    if kind == "number":
+        nums = _numeric_candidates(f, 1.0, 0.5)
+        return nums[n % len(nums)] if nums else 0.5
+    if kind == "decimal":
+        scale = t.scale or 0
+        step = 1.0 if scale == 0 else 1.0
+        offset = 0.0 if scale == 0 else 0.5
+        nums = _numeric_candidates(f, step, offset)
+        value = nums[n % len(nums)] if nums else 0.0
+        quant = Decimal(1).scaleb(-scale)
+        return str(Decimal(str(value)).quantize(quant))
+    if kind == "date":
+        return (_BASE_TIME.date() + timedelta(days=n)).isoformat()
+    if kind == "datetime":
+        return (_BASE_TIME + timedelta(hours=n)).isoformat()
+    if kind == "uuid":
+        return str(uuid.UUID(f"00000000-0000-4000-8000-{n + 1:012d}"))
+    if kind == "email":
+        return f"user{n}@example.com"
+    if kind == "url":
+        return f"https://example.com/{f.name}/{n}"
+    if kind == "list":
+        return [f"{f.name}-{n}"]
+    if kind == "json":
+        return {"n": n}
+    if kind in ("string", "text"):
+        return _text_sample(f, n)
+    return None
+
+
+def _invalid_samples(f: Field) -> list[tuple[str, Any]]:
+    """(why, JSON value) pairs that create must refuse for ``f``."""
+    t = f.type
+    out: list[tuple[str, Any]] = []
+    wrong = {
+        "string": 12345, "text": ["not", "text"], "integer": "not-a-number", "number": "not-a-number",
+        "decimal": "not-a-number", "boolean": "not-a-boolean", "date": "not-a-date",
+        "datetime": "not-a-datetime", "uuid": "not-a-uuid", "email": "not-an-email",
+        "url": "not a url", "enum": "not_a_value", "list": "not-a-list", "json": ["not", "an", "object"],
+    }
+    if t.kind in wrong:
+        out.append(("type", wrong[t.kind]))
+    if t.kind in ("string", "text"):
+        out.append(("nul", "nul\x00char"))
+    if t.kind == "url":
+        out.append(("scheme", "ftp://example.com/file"))
+    if t.kind == "number":
+        out.append(("huge", "1e999"))
+    if t.kind == "decimal" and t.scale is not None:
+        out.append(("scale", "1." + "1" * (t.scale + 1)))
+    if t.kind == "integer":
+        out.append(("int64", 2**63))
+    if t.kind == "list":
+        out.append(("item", [123]))
+    low, high = f.constraint("min_length"), f.constraint("max_length")
+    if isinstance(low, int) and low > 0 and t.kind in ("string", "text"):
+        out.append(("min_length", "" if low == 1 else "x" * (low - 1)))
+    if isinstance(high, int) and t.kind in ("string", "text"):
+        out.append(("max_length", "x" * (high + 1)))
+    elif t.kind == "string" and not isinstance(f.constraint("pattern"), str):
+        out.append(("max_length", "x" * 256))
+    pattern = f.constraint("pattern")
+    if isinstance(pattern, str):
+        for candidate in ("!", "~~~", " ", "", "zz-not-matching-99"):
+            try:
+                if re.search(pattern, candidate) is None:
+                    out.append(("pattern", candidate))
+                    break
+            except re.error:
+                break
+    lo, hi, lo_x, hi_x = _bounds(f)
+    if t.kind in ("integer", "number", "decimal"):
+        if lo is not None:
+            bad = lo if lo_x else lo - 1
+            out.append(("lower bound", _number_json(t.kind, bad)))
+        if hi is not None:
+            bad = hi if hi_x else hi + 1
+            out.append(("upper bound", _number_json(t.kind, bad)))
+    items = f.constraint("max_items")
+    if isinstance(items, int) and t.kind == "list":
+        out.append(("max_items", [f"x{i}" for i in range(items + 1)]))
+    return out
+
+
+def _number_json(kind: str, value: float) -> Any:
+    if kind == "integer":
+        return int(value)
+    if kind == "decimal":
+        return str(Decimal(str(value)))
+    return value
+
+
+# --- the view model the templates read ------------------------------------------------------------------
+
+
+_Check = tuple[str, tuple[str, ...], str]
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One contract field, as the model, schema, migration and test templates need it."""
+
+    name: str
+    kind: str
+    spec: str
+    required: bool
+    nullable: bool
+    has_default: bool
+    type: str  # the Python type of a value, without None
+    annotation: str  # on the Base model
+    args: tuple[str, ...]  # Field(...) arguments on the Base model (no description)
+    update_args: tuple[str, ...]  # Field(...) arguments on the Update schema
+    column_args: tuple[str, ...]  # the migration's sa.Column(...) arguments
+    description: str
+    ref: str | None = None  # the target resource's class name
+    ref_table: str | None = None
+    enum_alias: str | None = None
+    enum_values: tuple[str, ...] = ()
+    unique: bool = False
+    sortable: bool = True
+    query: str = ""  # the annotation of a list filter on this field
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    """One endpoint: its route, function names and what it takes."""
+
+    kind: str
+    method: str
+    path: str  # with {id} named after the resource
+    function: str
+    helper: str
+    status: int
+    responses: tuple[int, ...]
+    filters: tuple[FieldView, ...] = ()
+    sorts: tuple[str, ...] = ()
+    default_sort: str = "-created_at"
+    search_fields: tuple[str, ...] = ()
+    stats_field: FieldView | None = None
+    stats_model: str = ""
+    stats_values: tuple[str, ...] = ()
+    assignments: tuple[tuple[str, str, Any], ...] = ()  # (field, Python literal, JSON value)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """One resource with every name and query the templates need."""
+
+    name: str
+    snake: str
+    table: str
+    plural_title: str
+    description: str
+    id_type: str  # "int" | "uuid"
+    id_py: str  # IntId | UUID
+    id_param: str  # task_id
+    id_plain: str  # int | UUID
+    owner: bool
+    timestamps: bool
+    soft_delete: bool
+    fields: tuple[FieldView, ...]
+    endpoints: tuple[EndpointView, ...]
+    parent: ResourceView | None
+    parent_field: str | None
+    parent_param: str | None
+    on_delete: str | None
+    modules: dict[str, str]
+    indexes: tuple[tuple[str, tuple[str, ...]], ...]
+    uniques: tuple[tuple[str, tuple[str, ...]], ...]
+    scope_owned: tuple[str, ...]  # conditions on this table for rows the caller may see
+    scope_visible: tuple[str, ...]  # the same, without the owner (403 mode)
+    owned_extra: tuple[str, ...]  # ancestors' owner conditions (403 mode, nested)
+    parent_scope_owned: tuple[str, ...]
+    parent_scope_visible: tuple[str, ...]
+    parent_owned_extra: tuple[str, ...]
+    delete_checks: tuple[_Check, ...]  # (model, conditions, message): a row found means 409
+    delete_steps: tuple[tuple[str, str], ...]  # (model, condition) of dependent rows, deepest first
+    restrict_checks: tuple[_Check, ...]  # soft delete: live children block it
+    refs: tuple[tuple[FieldView, str, tuple[str, ...]], ...]  # (field, target class, conditions)
+    models: tuple[str, ...]  # other model classes the data code uses
+    has: frozenset[str]  # operation kinds present
+    samples: dict[str, list[Any]]
+    invalid: dict[str, list[tuple[str, Any]]]
+    create_required: tuple[str, ...]
+    search_probe: str | None  # the field the search tests write into
+    nested_children: tuple[tuple[str, str, str], ...]  # (child class, table, on delete)
+    service_import: str = ""  # how the router imports its service module
+    service_ref: str = ""  # the name the router calls it by
+
+    def op(self, kind: str) -> EndpointView | None:
+        """The first endpoint of ``kind``, or None."""
+        return next((e for e in self.endpoints if e.kind == kind), None)
+
+    def ops(self, kind: str) -> tuple[EndpointView, ...]:
+        """Every endpoint of ``kind``."""
+        return tuple(e for e in self.endpoints if e.kind == kind)
+
+    def has_any(self, *kinds: str) -> bool:
+        """True when any endpoint is of one of ``kinds``."""
+        return bool(self.has & set(kinds))
+
+    def field(self, name: str) -> FieldView:
+        """The field called ``name``."""
+        return next(f for f in self.fields if f.name == name)
+
+    def uses(self, kind: str) -> bool:
+        """True when a field of ``kind`` (or a ref to a uuid id, for ``uuid``) is present."""
+        return any(f.kind == kind for f in self.fields)
+
+
+class _Builder:
+    """Turns the contract into views; every Python expression here is built from checked names."""
+
+    def __init__(self, contract: Contract, conv: Conventions) -> None:
+        self.contract = contract
+        self.conv = conv
+        self.views: dict[str, ResourceView] = {}
+        self.by_name = {r.name: r for r in contract.resources}
+
+    # -- types ------------------------------------------------------------------------------------
+
+    def id_py(self, res: Resource) -> str:
+        return "UUID" if res.id_type == "uuid" else "IntId"
+
+    def field_view(self, res: Resource, f: Field) -> FieldView:
+        t = f.type
+        kind = t.kind
+        enum_alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" else None
+        max_length = f.constraint("max_length")
+        length = max_length if isinstance(max_length, int) else None
+        args: list[str] = []
+        sa_type = ""
+        column_type = ""
+        py = ""
+        ref_target: Resource | None = None
+        if kind == "string":
+            length = length or 255
+            py, sa_type, column_type = "SafeText", f"String({length})", f"sa.String(length={length})"
+        elif kind == "text":
+            py, sa_type, column_type = "SafeText", "Text", "sa.Text()"
+        elif kind == "email":
+            length = min(length or 320, 320)
+            py, sa_type, column_type = "Email", f"String({length})", f"sa.String(length={length})"
+        elif kind == "url":
+            length = min(length or 2083, 2083)
+            py, sa_type, column_type = "HttpUrlText", f"String({length})", f"sa.String(length={length})"
+        elif kind == "integer":
+            py, sa_type, column_type = "Int64", "BigInteger", "sa.BigInteger()"
+        elif kind == "number":
+            py, sa_type, column_type = "Finite", "Float", "sa.Float()"
+        elif kind == "decimal":
+            p, s = t.precision or 10, t.scale or 0
+            py = f"Annotated[Decimal, scaled({s})]"
+            sa_type, column_type = f"Numeric({p}, {s})", f"sa.Numeric(precision={p}, scale={s})"
+            args += [f"max_digits={p}", f"decimal_places={s}"]
+        elif kind == "boolean":
+            py, sa_type, column_type = "bool", "Boolean", "sa.Boolean()"
+        elif kind == "date":
+            py, sa_type, column_type = "date", "Date", "sa.Date()"
+        elif kind == "datetime":
+            py, sa_type, column_type = "UtcDatetime", "UTCDateTime", "sa.DateTime(timezone=True)"
+        elif kind == "uuid":
+            py, sa_type, column_type = "UUID", "Uuid", "sa.Uuid()"
+        elif kind == "enum":
+            width = max(len(v) for v in t.enum_values)
+            py, sa_type, column_type = str(enum_alias), f"String({width})", f"sa.String(length={width})"
+        elif kind == "list":
+            py, sa_type, column_type = "list[SafeText]", "JSON", "sa.JSON()"
+        elif kind == "json":
+            py, sa_type, column_type = "JsonObject", "JSON", "sa.JSON()"
+        elif kind == "ref":
+            ref_target = self.by_name[str(t.ref)]
+            if ref_target.id_type == "uuid":
+                py, sa_type, column_type = "UUID", "Uuid", "sa.Uuid()"
+            else:
+                py, sa_type, column_type = "IntId", "Integer", "sa.Integer()"
+        constraint_args: list[str] = []
+        for c in f.constraints:
+            if c.name in ("index", "unique"):
+                continue
+            if c.name == "max_items":
+                constraint_args.append(f"max_length={_q(c.value)}")
+            elif c.name == "max_length" and kind in ("email", "url"):
+                continue
+            elif c.name == "pattern":
+                py = f"Annotated[{py}, StringConstraints(pattern={_q(c.value)})]"
+            elif c.name in ("ge", "le", "gt", "lt") and kind == "decimal":
+                constraint_args.append(f"{c.name}={_q(c.value)}")
+            else:
+                constraint_args.append(f"{c.name}={_q(c.value)}")
+        if kind in ("string", "email", "url") and not isinstance(max_length, int):
+            constraint_args.append(f"max_length={length}")
+        if kind in ("email", "url") and isinstance(max_length, int):
+            constraint_args.append(f"max_length={length}")
+        args += constraint_args
+        base_args: list[str] = []
+        if f.has_default:
+            base_args.append(self.default_arg(f))
+        elif f.nullable:
+            base_args.append("default=None")
+        base_args += args
+        base_args.append(f"sa_type={sa_type}")
+        if f.nullable:
+            base_args.append("nullable=True")
+        if ref_target is not None:
+            base_args.append(f"foreign_key={_q(ref_target.table + '.id')}")
+        annotation = f"{py} | None" if f.nullable else py
+        update_args = ["default=None", *args]
+        col_parts = [_q(f.name), column_type]
+        if ref_target is not None:
+            col_parts.append(f"sa.ForeignKey({_q(ref_target.table + '.id')})")
+        col_parts.append(f"nullable={f.nullable}")
+        col_parts = [p for p in col_parts if p]
+        if kind in ("string", "email", "url"):
+            query = f"Annotated[SafeText | None, Query(max_length={length})]"
+        else:
+            plain = {"decimal": "Decimal", "number": "Finite", "integer": "Int64"}.get(kind, py)
+            query = f"Annotated[{plain} | None, Query()]"
+        return FieldView(
+            query=query, name=f.name, kind=kind, spec=t.spec, required=f.required, nullable=f.nullable,
+            has_default=f.has_default, type=py, annotation=annotation, args=tuple(base_args),
+            update_args=tuple(update_args), column_args=tuple(col_parts),
+            description=f.description, ref=ref_target.name if ref_target else None,
+            ref_table=ref_target.table if ref_target else None, enum_alias=enum_alias,
+            enum_values=t.enum_values, unique=f.constraint("unique") is True,
+            sortable=kind not in ("json", "list"),
+        )
+
+    def value_code(self, f: Field, value: Any) -> str:
+        """A Python expression for a contract value (a default or a bulk_update value) of ``f``."""
+        kind = f.type.kind
+        if value is None:
+            return "None"
+        if kind == "decimal":
+            return f"Decimal({_q(str(value))})"
+        if kind == "date":
+            return f"date.fromisoformat({_q(str(value))})"
+        if kind == "datetime":
+            return f"as_utc(datetime.fromisoformat({_q(str(value))}))"
+        if kind == "uuid":
+            return f"UUID({_q(str(value))})"
+        if kind == "number":
+            return _q(float(value))
+        if kind == "list":
+            return _q(list(value))
+        return _q(value)
+
+    def default_arg(self, f: Field) -> str:
+        if f.type.kind == "list":
+            items = list(cast(Iterable[Any], f.default or ()))
+            return "default_factory=list" if not items else f"default_factory=lambda: {_q(items)}"
+        return f"default={self.value_code(f, f.default)}"
+
+    # -- scopes: which rows a caller may reach -----------------------------------------------------
+
+    def scope(self, res: Resource, *, owner: bool, local: bool = False) -> list[str]:
+        """Conditions (code) on ``res``'s table for rows visible to ``user_id``."""
+        out: list[str] = []
+        if res.soft_delete:
+            out.append(f"col({res.name}.deleted_at).is_(None)")
+        if owner and res.owner == "user":
+            out.append(f"col({res.name}.user_id) == user_id")
+        if res.parent and not local:
+            parent = self.by_name[res.parent.resource]
+            inner = self.scope(parent, owner=owner)
+            if inner:
+                out.append(f"col({res.name}.{res.parent_field}).in_(select({parent.name}.id)"
+                           f".where({', '.join(inner)}))")
+        return out
+
+    def owner_extra(self, parent: Resource) -> list[str]:
+        """403 mode: conditions on ``parent``'s table holding when the caller owns every ancestor
+        above it (``parent``'s own owner is compared in Python); empty when none has an owner."""
+        above = self.by_name[parent.parent.resource] if parent.parent else None
+        if above is None or not self.has_owner_above(above):
+            return []
+        return self.scope(parent, owner=True)
+
+    def has_owner_above(self, res: Resource) -> bool:
+        node: Resource | None = res
+        while node is not None:
+            if node.owner == "user":
+                return True
+            node = self.by_name[node.parent.resource] if node.parent else None
+        return False
+
+    def models_in(self, code: Iterable[str]) -> set[str]:
+        names = set()
+        for text in code:
+            names |= set(re.findall(r"\b([A-Z][A-Za-z0-9]*)\.", text)) & set(self.by_name)
+        return names
+
+    # -- deletes ------------------------------------------------------------------------------------
+
+    def delete_plan(self, res: Resource) -> tuple[list[_Check], list[tuple[str, str]]]:
+        """Checks (409) and the deletes of the rows that go with one row of ``res`` (deepest first)."""
+        checks: list[_Check] = []
+        steps: list[tuple[str, str]] = []
+        gone: list[tuple[Resource, str]] = [(res, f"col({res.name}.id) == {res.snake}_id")]
+
+        def ids(node: Resource, cond: str) -> str:
+            return f"select({node.name}.id).where({cond})"
+
+        def visit(node: Resource, cond: str) -> None:
+            for child in self.contract.children(node.name):
+                assert child.parent is not None
+                if node is res:
+                    child_cond = f"col({child.name}.{child.parent_field}) == {res.snake}_id"
+                else:
+                    child_cond = f"col({child.name}.{child.parent_field}).in_({ids(node, cond)})"
+                if child.parent.on_delete == "restrict":
+                    live = [child_cond] + ([f"col({child.name}.deleted_at).is_(None)"]
+                                           if child.soft_delete else [])
+                    checks.append((child.name, tuple(live),
+                                   f"{node.name} still has {child.table}; delete them first"))
+                gone.append((child, child_cond))
+                visit(child, child_cond)
+
+        visit(res, gone[0][1])
+        in_plan = {r.name: c for r, c in gone}
+        for target, cond in gone:
+            for other in self.contract.resources:
+                for f in other.fields:
+                    if f.type.kind != "ref" or f.type.ref != target.name:
+                        continue
+                    where = [f"col({other.name}.{f.name}).in_({ids(target, cond)})"]
+                    if other.name in in_plan:
+                        where.append(f"col({other.name}.id).not_in({ids(other, in_plan[other.name])})")
+                    checks.append((other.name, tuple(where),
+                                   f"{other.table} still refer to this {target.snake.replace('_', ' ')}"))
+        for node, cond in reversed(gone[1:]):
+            steps.append((node.name, cond))
+        return checks, steps
+
+    def restrict_plan(self, res: Resource) -> list[_Check]:
+        """For a soft delete: live restrict children still block it."""
+        checks: list[_Check] = []
+        for child in self.contract.children(res.name):
+            assert child.parent is not None
+            if child.parent.on_delete != "restrict":
+                continue
+            live = [f"col({child.name}.{child.parent_field}) == {res.snake}_id"]
+            if child.soft_delete:
+                live.append(f"col({child.name}.deleted_at).is_(None)")
+            checks.append((child.name, tuple(live), f"{res.name} still has {child.table}; delete them first"))
+        return checks
+
+    # -- endpoints ------------------------------------------------------------------------------------
+
+    def statuses(self, res: Resource, ep: Endpoint) -> tuple[int, ...]:
+        kind = ep.operation.kind
+        codes = set(ep.errors)
+        if self.contract.auth != "none":
+            codes.add(401)
+        nested = res.parent is not None
+        if kind in ("get", "update", "delete") or nested:
+            codes.add(404)
+            if self.conv.not_owned_status == 403 and self.has_owner_above(res):
+                codes.add(403)
+        if kind in ("create", "update", "list", "search", "bulk_update") or ep.path_params:
+            codes.add(422)
+        if kind in ("create", "update", "bulk_update") and any(f.constraint("unique") is True
+                                                                 for f in res.fields):
+            codes.add(409)
+        if kind == "delete":
+            checks = self.delete_plan(res)[0] if not res.soft_delete else self.restrict_plan(res)
+            if checks:
+                codes.add(409)
+        if kind in ("create", "update", "bulk_update"):
+            codes.add(400)
+        codes.discard(ep.status)
+        return tuple(sorted(c for c in codes if c >= 400))
+
+    def endpoint_views(self, res: Resource, fields: dict[str, FieldView]) -> list[EndpointView]:
+        out: list[EndpointView] = []
+        taken: set[str] = set()
+        id_param = f"{res.snake}_id"
+        default_sort = "-created_at" if res.timestamps else "-id"
+
+        def unique(name: str) -> str:
+            base, i = name, 2
+            while name in taken:
+                name, i = f"{base}_{i}", i + 1
+            taken.add(name)
+            return name
+
+        for ep in res.endpoints:
+            op = ep.operation
+            kind = op.kind
+            path = ep.path.replace("{id}", "{" + id_param + "}")
+            last = ep.path.rstrip("/").split("/")[-1]
+            word = last.replace("-", "_") if re.fullmatch(r"[a-z][a-z0-9_-]*", last) else kind
+            if kind in ("create", "get", "update", "delete"):
+                function = unique(f"{kind}_{res.snake}")
+            elif kind == "list":
+                function = unique(f"list_{res.table}")
+            else:
+                function = unique(f"{word}_{res.table}" if word != res.table else f"{kind}_{res.table}")
+            sorts: tuple[str, ...] = ()
+            if kind == "list" and (op.filters or op.sorts):
+                extra = ("created_at",) if res.timestamps else ("id",)
+                sorts = tuple(dict.fromkeys([*op.sorts, *extra]))
+            stats_field = fields[op.fields[0]] if kind == "stats" else None
+            stats_values: tuple[str, ...] = ()
+            if stats_field is not None:
+                stats_values = stats_field.enum_values if stats_field.kind == "enum" else ("true", "false")
+            assignments = []
+            for name, value in op.assignments:
+                f = res.field(name)
+                assert f is not None
+                json_value = list(value) if isinstance(value, tuple) else value
+                assignments.append((name, self.value_code(f, value), json_value))
+            out.append(EndpointView(
+                kind=kind, method=ep.method, path=path, function=function, helper=f"_{function}",
+                status=ep.status, responses=self.statuses(res, ep),
+                filters=tuple(fields[n] for n in op.filters), sorts=sorts, default_sort=default_sort,
+                search_fields=op.fields if kind == "search" else (), stats_field=stats_field,
+                stats_model=f"{res.name}{_pascal(op.fields[0])}Stats" if kind == "stats" else "",
+                stats_values=stats_values, assignments=tuple(assignments), line=ep.line,
+            ))
+        # Static segments before parameters, so /search is never read as an id.
+        return sorted(out, key=lambda e: [(1, "") if s.startswith("{") else (0, s) for s in e.path.split("/")])
+
+    # -- resources ------------------------------------------------------------------------------------
+
+    def resource_view(self, res: Resource) -> ResourceView:
+        if res.name in self.views:
+            return self.views[res.name]
+        parent_res = self.by_name[res.parent.resource] if res.parent else None
+        parent = self.resource_view(parent_res) if parent_res else None
+        fields = {f.name: self.field_view(res, f) for f in res.fields}
+        endpoints = self.endpoint_views(res, fields)
+        conv = self.conv
+        modules = {kind: conv.module(kind, name=res.snake, plural=res.table)
+                   for kind in ("model", "schema", "router", "service", "test") if kind in conv.layout}
+        owner_cols = ["user_id"] if res.owner == "user" else []
+        order_cols = ["created_at", "id"] if res.timestamps else ["id"]
+        indexes: dict[tuple[str, ...], str] = {}
+
+        def add_index(cols: list[str]) -> None:
+            key = tuple(cols)
+            if key and key not in indexes:
+                indexes[key] = _db_name("ix", res.table, key)
+
+        if res.owner == "user":
+            add_index(["user_id", *order_cols])
+        if res.parent_field:
+            add_index([res.parent_field, *order_cols])
+        scope_prefix = owner_cols or ([res.parent_field] if res.parent_field else [])
+        for ep in res.endpoints:
+            for name in ep.operation.filters:
+                add_index([*scope_prefix, name])
+        for f in res.fields:
+            if f.constraint("index") is True or f.type.kind == "ref":
+                if (f.name,) not in indexes and (*scope_prefix, f.name) not in indexes:
+                    add_index([f.name])
+        uniques = []
+        for f in res.fields:
+            if f.constraint("unique") is True:
+                cols = (*owner_cols, f.name)
+                uniques.append((_db_name("uq", res.table, cols), cols))
+        refs = []
+        for f in res.fields:
+            if f.type.kind == "ref":
+                target = self.by_name[str(f.type.ref)]
+                refs.append((fields[f.name], target.name, tuple(self.scope(target, owner=True))))
+        checks, steps = self.delete_plan(res)
+        restrict = self.restrict_plan(res)
+        scope_owned = tuple(self.scope(res, owner=True, local=True))
+        scope_visible = tuple(self.scope(res, owner=False, local=True))
+        parent_scope_owned = tuple(self.scope(parent_res, owner=True)) if parent_res else ()
+        parent_scope_visible = tuple(self.scope(parent_res, owner=False)) if parent_res else ()
+        parent_owned_extra = tuple(self.owner_extra(parent_res)) if parent_res else ()
+        code = [*parent_scope_owned, *parent_scope_visible, *parent_owned_extra,
+                *(f"{m}. {' '.join(c)}" for m, c, _ in [*checks, *restrict]), *(f"{m}. {c}" for m, c in steps),
+                *(c for r in refs for c in r[2]), *(r[1] + "." for r in refs)]
+        models = sorted(self.models_in(code) - {res.name})
+        if parent_res is not None:
+            models = sorted({*models, parent_res.name})
+        samples: dict[str, list[Any]] = {}
+        invalid: dict[str, list[tuple[str, Any]]] = {}
+        for f in res.fields:
+            if f.type.kind != "ref":
+                samples[f.name] = [_sample(f, n) for n in range(12)]
+            invalid[f.name] = _invalid_samples(f) if f.type.kind != "ref" else [("type", "not-an-id")]
+        probe = None
+        search = next((ep for ep in res.endpoints if ep.operation.kind == "search"), None)
+        if search is not None:
+            for name in search.operation.fields:
+                f = res.field(name)
+                if f is None or f.type.kind not in ("string", "text") or f.constraint("pattern"):
+                    continue
+                low, high = f.constraint("min_length"), f.constraint("max_length")
+                if (not isinstance(low, int) or low <= 3) and (not isinstance(high, int) or high >= 5):
+                    probe = name
+                    break
+        children = tuple((c.name, c.table, c.parent.on_delete if c.parent else "cascade")
+                         for c in self.contract.children(res.name))
+        service_import = service_ref = ""
+        if "service" in modules:
+            package, _, leaf = modules["service"].rpartition(".")
+            service_import = f"from {package} import {leaf} as service" if package else f"import {leaf}"
+            service_ref = "service" if package else leaf
+        view = ResourceView(
+            service_import=service_import, service_ref=service_ref, name=res.name, snake=res.snake, table=res.table, plural_title=res.table.replace("_", " "),
+            description=res.description, id_type=res.id_type, id_py=self.id_py(res),
+            id_param=f"{res.snake}_id", id_plain="UUID" if res.id_type == "uuid" else "int", owner=res.owner == "user", timestamps=res.timestamps,
+            soft_delete=res.soft_delete, fields=tuple(fields.values()), endpoints=tuple(endpoints),
+            parent=parent, parent_field=res.parent_field,
+            parent_param=res.parent_field, on_delete=res.parent.on_delete if res.parent else None,
+            modules=modules, indexes=tuple((name, cols) for cols, name in indexes.items()),
+            uniques=tuple(uniques), scope_owned=scope_owned, scope_visible=scope_visible,
+            owned_extra=(), parent_scope_owned=parent_scope_owned, parent_scope_visible=parent_scope_visible,
+            parent_owned_extra=parent_owned_extra, delete_checks=tuple(checks), delete_steps=tuple(steps),
+            restrict_checks=tuple(restrict), refs=tuple(refs), models=tuple(models),
+            has=frozenset(ep.operation.kind for ep in res.endpoints), samples=samples, invalid=invalid,
+            create_required=tuple(f.name for f in res.fields if f.required), search_probe=probe,
+            nested_children=children,
+        )
+        self.views[res.name] = view
+        return view
+
+
+# --- import blocks: sorted and pruned as ruff's isort wants them -------------------------------------
+
+_IMPORT = re.compile(r"^(?:import (?P<plain>[\w.]+(?: as \w+)?)|from (?P<module>[\w.]+) import (?P<names>[\w, ]+))$")
+_AS = re.compile(r"^(?P<name>\w+)(?: as (?P<alias>\w+))?$")
+
+
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.findall(r"\d+|\D+", text.lower()))
+
+
+def _member_key(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    if len(name) > 1 and name.isupper():
+        rank = 0
+    elif name[:1].isupper():
+        rank = 1
+    else:
+        rank = 2
+    return rank, _natural(name)
+
+
+def _used_names(code: str) -> set[str]:
+    """Names ``code`` reads: not attribute names after a dot, not keyword argument names."""
+    names: set[str] = set()
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                  if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return set(re.findall(r"[A-Za-z_]\w*", code))
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        if tok.type == tokenize.NAME:
+            before = tokens[i - 1].string if i else ""
+            after = tokens[i + 1].string if i + 1 < len(tokens) else ""
+            keyword_arg = depth > 0 and before in ("(", ",") and after == "="
+            if before != "." and not keyword_arg:
+                names.add(tok.string)
+        elif tok.type == tokenize.STRING and "f" in tok.string.split(tok.string[-1])[0].lower():
+            names |= set(re.findall(r"[A-Za-z_]\w*", tok.string))
+    return names
+
+
+def tidy_python(text: str, first_party: frozenset[str]) -> str:
+    """Sort and prune the top import block (isort style, as ruff checks it) and normalise blank lines.
+
+    Templates import generously; a name the rest of the file never uses is dropped, so each file
+    imports exactly what it needs whatever the contract holds.
+    """
+    lines = text.split("\n")
+    i = 0
+    head: list[str] = []
+    if lines and lines[0].startswith('"""'):
+        while i < len(lines):
+            head.append(lines[i])
+            closed = lines[i].count('"""') >= (2 if i == 0 else 1)
+            i += 1
+            if closed:
+                break
+    start = i
+    imports: list[re.Match[str]] = []
+    while i < len(lines):
+        stripped = lines[i].strip()
+        match = _IMPORT.match(stripped)
+        if match:
+            imports.append(match)
+        elif stripped and not stripped.startswith("#"):
+            break
+        i += 1
+    body = "\n".join(lines[i:])
+    used = _used_names(body)
+    future: set[str] = set()
+    plain: dict[str, set[str]] = {}
+    froms: dict[str, set[str]] = {}
+    aliased: set[tuple[str, str, str]] = set()
+    for m in imports:
+        if m["plain"]:
+            module, _, alias = m["plain"].partition(" as ")
+            if (alias or module.split(".")[0]) in used:
+                plain.setdefault(m["plain"], set())
+            continue
+        module = m["module"]
+        for piece in (n.strip() for n in m["names"].split(",")):
+            part = _AS.match(piece)
+            if part is None:
+                continue
+            name, alias = part["name"], part["alias"]
+            if module == "__future__":
+                future.add(name)
+            elif alias:
+                if alias in used:
+                    aliased.add((module, name, alias))
+            elif name in used:
+                froms.setdefault(module, set()).add(name)
+    sections: dict[int, list[str]] = {}
+
+    def section(module: str) -> int:
+        top = module.split(".")[0]
+        if module == "__future__":
+            return 0
+        if top in first_party:
+            return 3
+        if top in sys.stdlib_module_names:
+            return 1
+        return 2
+
+    for module in sorted(plain, key=_natural):
+        sections.setdefault(section(module), []).append(f"import {module}")
+    statements: list[tuple[Any, str]] = []
+    for module in froms:
+        names = sorted(froms[module], key=_member_key)
+        one = f"from {module} import {', '.join(names)}"
+        if len(one) > LINE_LENGTH:
+            one = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+        statements.append(((_natural(module), 0, ()), one))
+    for module, name, alias in aliased:
+        statements.append(((_natural(module), 1, _member_key(name)), f"from {module} import {name} as {alias}"))
+    for key, text in sorted(statements):
+        sections.setdefault(section(text.split()[1]), []).append(text)
+    if future:
+        sections[0] = [f"from __future__ import {', '.join(sorted(future, key=_member_key))}"]
+    block = "\n\n".join("\n".join(sections[k]) for k in sorted(sections))
+    rest = body.strip("\n")
+    first = rest.split("\n", 1)[0] if rest else ""
+    gap = "\n\n\n" if re.match(r"(async def|def|class|@)", first) else "\n\n"
+    out = "\n".join(head).rstrip("\n")
+    if out:
+        out += "\n\n" if block or rest else "\n"
+    del start
+    if block:
+        out += block + (gap if rest else "\n")
+    out += rest
+    return _normalise(out)
+
+
+def _normalise(text: str) -> str:
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    text = re.sub(r"\n{4,}", "\n\n\n", text)
+    return text.strip("\n") + "\n"
+
+
+# --- rendering --------------------------------------------------------------------------------------------
+
+
+def _packages(paths: Iterable[str], skip: Iterable[str]) -> list[str]:
+    """``__init__.py`` for every folder holding generated Python modules (not for ``skip`` folders)."""
+    skipped = {PurePosixPath(s) for s in skip}
+    out: set[str] = set()
+    for rel in paths:
+        p = PurePosixPath(rel)
+        if p.suffix != ".py":
+            continue
+        for parent in p.parents:
+            if parent == PurePosixPath(".") or parent in skipped or any(s in parent.parents for s in skipped):
+                continue
+            out.add((parent / "__init__.py").as_posix())
+    return sorted(out)
+
+
+def _top_level(paths: Iterable[str]) -> frozenset[str]:
+    tops = set()
+    for rel in paths:
+        p = PurePosixPath(rel)
+        if p.suffix == ".py" or len(p.parts) > 1:
+            tops.add(p.parts[0].removesuffix(".py"))
+    return frozenset(t for t in tops if t.isidentifier())
+
+
+def _dir(conv: Conventions, kind: str) -> str:
+    return str(PurePosixPath(conv.path(kind)).parent)
+
+
+def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
+    builder = _Builder(contract, conv)
+    resources = [builder.resource_view(r) for r in contract.ordered_resources()]
+    once = {kind: conv.module(kind) for kind in conv.layout
+            if kind not in ("model", "schema", "router", "service", "test")
+            and conv.layout[kind].endswith(".py")}
+    builtin = contract.auth == "builtin"
+    users_test_path = conv.path("test", name="user", plural="users")
+    paths = [conv.path(k) for k in conv.layout if k not in ("model", "schema", "router", "service", "test")]
+    paths += [conv.path(k, name=r.snake, plural=r.table) for r in contract.resources
+              for k in ("model", "schema", "router", "service", "test") if k in conv.layout]
+    return {
+        "first_party": sorted(_top_level(p for p in paths if not p.startswith(_dir(conv, "alembic_env")))),
+        "alembic_dir": _dir(conv, "alembic_env"),
+        "versions_dir": _dir(conv, "migration"),
+        "tests_dir": _dir(conv, "conftest"),
+        "contract": contract,
+        "title": contract.title,
+        "version": contract.version,
+        "description": contract.description,
+        "auth": contract.auth,
+        "builtin": builtin,
+        "conv": conv,
+        "envelope": conv.error_envelope,
+        "not_owned": conv.not_owned_status,
+        "service_layer": conv.service_layer,
+        "modules": once,
+        "resources": resources,
+        "users_test_path": users_test_path,
+        "wrap": _wrap_literal,
+        "call": _call,
+        "display": _display,
+        "q": _q,
+        "qs": _qs,
+        "lines": _lines,
+        "py": _q,
+        "db_name": _db_name,
+        "app_module": conv.app.partition(":")[0],
+        "app_attr": conv.app.partition(":")[2] or "app",
+        "line_length": LINE_LENGTH,
+    }
+
+
+def _render(name: str, context: Mapping[str, Any], project: Path | None) -> str:
+    return render_template(f"{_TEMPLATE_DIR}/{name}", context, project=project)
+
+
+def render_backend(contract: Contract, conventions: Conventions, *,
+                   project: Path | None = None) -> dict[str, str]:
+    """Every file of the backend: POSIX path relative to ``conventions.root`` -> text, sorted.
+
+    Pure and deterministic: the same contract, conventions and templates give the same bytes.
+    Project templates (``<project>/templates/backend/...``) override the packaged ones.
+    """
+    conv = conventions
+    ctx = _context(contract, conv)
+    builtin = contract.auth == "builtin"
+    files: dict[str, str] = {}
+    once = ["main", "config", "database", "errors", "common", "conftest", "alembic_ini", "alembic_env",
+            "alembic_script", "migration", "requirements", "pyproject", "readme"]
+    if contract.auth != "none":
+        once.append("auth")
+    if builtin:
+        once += ["users_model", "users_router"]
+        if conv.service_layer:
+            once.append("users_service")
+    templates = {
+        "main": "main.py.j2", "config": "config.py.j2", "database": "database.py.j2",
+        "errors": "errors.py.j2", "common": "common.py.j2", "conftest": "conftest.py.j2",
+        "alembic_ini": "alembic.ini.j2", "alembic_env": "alembic_env.py.j2",
+        "alembic_script": "script.py.mako.j2", "migration": "migration.py.j2",
+        "requirements": "requirements.txt.j2", "pyproject": "pyproject.toml.j2", "readme": "README.md.j2",
+        "auth": "auth.py.j2", "users_model": "users_model.py.j2", "users_router": "users_router.py.j2",
+        "users_service": "users_service.py.j2",
+    }
+    for kind in once:
+        files[conv.path(kind)] = _render(templates[kind], ctx, project)
+    per = ["model", "schema", "router", "test"] + (["service"] if conv.service_layer else [])
+    for res in ctx["resources"]:
+        local = {**ctx, "res": res}
+        for kind in per:
+            path = conv.path(kind, name=res.snake, plural=res.table)
+            if path in files:
+                raise RenderError(f"two files would be written to {path}",
+                                  hint="give every file kind its own path in conventions.yaml")
+            files[path] = _render(f"{kind}.py.j2", local, project)
+    if builtin:
+        files[ctx["users_test_path"]] = _render("test_users.py.j2", ctx, project)
+    skip = {str(PurePosixPath(conv.path(k)).parent) for k in ("alembic_env", "migration")}
+    skip |= {str(PurePosixPath(conv.path("conftest")).parent)}
+    for init in _packages(files, skip):
+        files.setdefault(init, "")
+    first_party = frozenset(ctx["first_party"])
+    out: dict[str, str] = {}
+    for path in sorted(files):
+        text = files[path]
+        if path.endswith(".py") and text:
+            text = tidy_python(text, first_party)
+        elif text:
+            text = _normalise(text)
+        out[path] = text
+    return out
+
+
+# --- implement: render and write ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What ``implement`` wrote; paths relative to the project, sorted."""
+
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    merged: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    root: Path
+    app: str
+    diff: str = ""
+
+
+class _WriteReport(Protocol):
+    created: Sequence[str]
+    updated: Sequence[str]
+    unchanged: Sequence[str]
+    merged: Sequence[str]
+    conflicts: Sequence[str]
+    diff: str
+
+
+def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
+              dry_run: bool = False, diff: bool = False) -> WriteResult:
+    """Render ``specs/api/<feature>.md`` with ``skill`` and write it under the skill's root.
+
+    A contract error raises before anything is written; files the user edited are merged or
+    refused (``WriteConflictError``) unless ``force``.
+    """
+    contract = load_contract(find_contract(feature, project=project), project=project)
+    resolve_skill = importlib.import_module("skillrunner.plan").resolve_skill
+    choice = resolve_skill(skill, project=project)
+    conv: Conventions = choice.conventions
+    files = render_backend(contract, conv, project=project)
+    write_files = importlib.import_module("skillrunner.write").write_files
+    report = cast(_WriteReport, write_files(files, project=project, root=conv.root,
+                                            key=f"implement:{choice.name}", force=force,
+                                            dry_run=dry_run, diff=diff))
+    return WriteResult(
+        created=tuple(sorted(report.created)), updated=tuple(sorted(report.updated)),
+        unchanged=tuple(sorted(report.unchanged)), merged=tuple(sorted(report.merged)),
+        conflicts=tuple(sorted(report.conflicts)), root=project / conv.root, app=conv.app,
+        diff=report.diff,
+    )
+
+
+def _unused() -> tuple[Any, ...]:
+    return (math, keyword, date, field)
