@@ -47,6 +47,35 @@ def _decode(raw: str | bytes, path: str) -> tuple[str, list[Finding]]:
                               "save the file as UTF-8", "encoding")]
 
 
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Aliases can make a few lines expand to billions of nodes; no frontmatter needs this many.
+_MAX_NODES = 10_000
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], open_: set[int]) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (a cycle counts as too many)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in open_:
+        return _MAX_NODES + 1
+    open_.add(key)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        children: list[yaml.Node] = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        size += _expanded_size(child, memo, open_)
+        if size > _MAX_NODES:
+            break
+    open_.discard(key)
+    memo[key] = size
+    return size
+
+
 def _construct(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
@@ -72,7 +101,7 @@ def parse_document(raw: str | bytes, path: str) -> Document:
     body = "\n".join(lines[close + 1:])
     body_line = close + 2
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        node = yaml.compose(yaml_text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = (mark.line + 2) if mark is not None else 2
@@ -97,6 +126,15 @@ def parse_document(raw: str | bytes, path: str) -> Document:
     key_lines: dict[str, tuple[int, int]] = {}
     for key_node, value_node in node.value:
         pos = (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
+        if not isinstance(key_node, yaml.ScalarNode):
+            findings.append(Finding(path, *pos, "error", "frontmatter keys must be plain text",
+                                    "write `key: value` with a word as the key", "yaml"))
+            continue
+        if _expanded_size(value_node, {}, set()) > _MAX_NODES:
+            findings.append(Finding(path, *pos, "error",
+                                    f"frontmatter value expands to more than {_MAX_NODES:,} nodes",
+                                    "write the value out instead of repeating YAML aliases", "yaml"))
+            continue
         try:
             key = _construct(key_node)
             value = _construct(value_node)
