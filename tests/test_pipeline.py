@@ -13,11 +13,9 @@ from click.testing import CliRunner
 
 from skillrunner import pipeline
 from skillrunner.cli import main
-from skillrunner.contract import find_contract, load_contract
 from skillrunner.errors import RenderError, SkillrunnerError, UsageError
 from skillrunner.frontmatter import parse_document
 from skillrunner.pipeline import complete_implement, parse_command, run, run_generated_tests
-from skillrunner.plan import file_map, resolve_skill
 from skillrunner.tasks import parse_tasks
 
 
@@ -32,27 +30,9 @@ class _Written:
     conflicts: list[str] = field(default_factory=list)
 
 
-def _fake_implement(*, project: Path, feature: str, skill: str, force: bool = False, **_: Any) -> _Written:
-    """Writes one line per planned file, so the pipeline is tested apart from the renderer."""
-    choice = resolve_skill(skill, project=project)
-    contract = load_contract(find_contract(feature, project=project), project=project)
-    out = _Written(project / choice.conventions.root, choice.conventions.app)
-    for f in file_map(contract, choice.conventions):
-        path = project / f.path
-        text = f"# {f.description} ({contract.version})\n"
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if old == text:
-            out.unchanged.append(f.path)
-            continue
-        path.write_text(text, encoding="utf-8")
-        (out.created if old is None else out.updated).append(f.path)
-    return out
-
-
 @pytest.fixture
-def fake_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "_implement", _fake_implement)
+def epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed clock for the records, so reruns compare byte for byte."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
 
@@ -75,7 +55,7 @@ def test_parse_command() -> None:
         parse_command("/sp.")
 
 
-def test_fresh_folder_runs_every_stage_from_the_example(tmp_path: Path, fake_renderer: None) -> None:
+def test_fresh_folder_runs_every_stage_from_the_example(tmp_path: Path, epoch: None) -> None:
     result = run(project=tmp_path, command="/sp.backend-engineer", feature="task-crud")
     assert result.ok, result.error
     assert [s.name for s in result.stages] == ["specify", "plan", "tasks", "implement"]
@@ -97,7 +77,7 @@ def test_fresh_folder_runs_every_stage_from_the_example(tmp_path: Path, fake_ren
 
 
 def test_rerun_changes_nothing_but_records_and_contract_change_is_reported(tmp_path: Path,
-                                                                           fake_renderer: None) -> None:
+                                                                           epoch: None) -> None:
     run(project=tmp_path, command="backend-builder", feature="task-crud")
     snapshot = {p: p.read_bytes() for p in (tmp_path / "specs").rglob("*") if p.is_file()}
     again = run(project=tmp_path, command="backend-builder", feature="task-crud")
@@ -115,19 +95,19 @@ def test_rerun_changes_nothing_but_records_and_contract_change_is_reported(tmp_p
     assert "backend/app/routers/task.py" in changed.changed
 
 
-def test_no_contract_says_what_to_write_and_writes_nothing(tmp_path: Path, fake_renderer: None) -> None:
+def test_no_contract_says_what_to_write_and_writes_nothing(tmp_path: Path, epoch: None) -> None:
     with pytest.raises(SkillrunnerError) as err:
         run(project=tmp_path, command="/sp.backend-engineer", feature="billing")
     assert "specs/api/billing.md" in str(err.value)
     assert not (tmp_path / "specs").exists() and not (tmp_path / "history").exists()
 
 
-def test_stops_at_the_first_failure(tmp_path: Path, fake_renderer: None,
+def test_stops_at_the_first_failure(tmp_path: Path, epoch: None,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(**_: Any) -> Any:
         raise RenderError("template backend/main.py.j2 is broken", hint="reinstall")
 
-    monkeypatch.setattr(pipeline, "_implement", broken)
+    monkeypatch.setattr(pipeline, "implement", broken)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["run", "/sp.backend-builder", "task-crud", "--json"])
     assert result.exit_code == 1
@@ -138,7 +118,7 @@ def test_stops_at_the_first_failure(tmp_path: Path, fake_renderer: None,
     assert "error: stage implement failed" in result.stderr
 
 
-def test_single_stage_commands(tmp_path: Path, fake_renderer: None) -> None:
+def test_single_stage_commands(tmp_path: Path, epoch: None) -> None:
     assert [s.name for s in run(project=tmp_path, command="/sp.specify", feature="task-crud").stages] == [
         "specify"]
     assert run(project=tmp_path, command="/sp.plan", feature="task-crud", skill="backend-skill").skill == \
@@ -168,7 +148,7 @@ def test_phr_command_records_the_prompt_from_stdin(tmp_path: Path, monkeypatch: 
     assert not (tmp_path / "specs").exists()
 
 
-def test_cli_run_text_output(tmp_path: Path, fake_renderer: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_run_text_output(tmp_path: Path, epoch: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["run", "/sp.backend-engineer", "task-crud"])
     assert result.exit_code == 0, result.output

@@ -207,10 +207,3 @@ def test_cli_plan_prints_adr_suggestions(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.output.count("📋 Architectural decision detected: ") == 6
     assert 'skillrunner adr new "Another user\'s row answers 403"' in result.output
     assert list((project / "history/prompts/notes").glob("0001-*.plan.prompt.md"))
-
-
-def test_sibling_is_none_only_for_a_missing_module() -> None:
-    from skillrunner.plan import sibling
-
-    assert sibling("no_such_module_here", "x") is None
-    assert sibling("records", "write_adr") is write_adr

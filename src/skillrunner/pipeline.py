@@ -14,9 +14,11 @@ from typing import Any, Protocol
 from skillrunner.artifacts import Artifact, check_feature
 from skillrunner.contract import find_contract, load_contract
 from skillrunner.errors import SkillrunnerError, UsageError
-from skillrunner.plan import DEFAULT_SKILL, plan, planned_skill, resolve_skill, sibling
+from skillrunner.plan import DEFAULT_SKILL, plan, planned_skill
 from skillrunner.records import GitInfo, PromptRecord, git_info, write_phr
+from skillrunner.render import implement
 from skillrunner.resources import packaged_dir
+from skillrunner.skills import resolve_skill
 from skillrunner.specify import specify
 from skillrunner.tasks import check_feature_tasks, tasks, tick_tasks
 
@@ -323,17 +325,8 @@ def _stage_tasks(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport
     return StageReport("tasks", True, message, files, changed, record, tuple(_kept(result.artifact)))
 
 
-def _implement(**kwargs: Any) -> WrittenFiles:
-    implement = sibling("render", "implement")
-    if implement is None:
-        raise SkillrunnerError("this skillrunner has no renderer (skillrunner.render is missing)",
-                               hint="reinstall skillrunner")
-    written: WrittenFiles = implement(**kwargs)
-    return written
-
-
 def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
-    written = _implement(project=ctx.project, feature=ctx.feature, skill=skill,
+    written = implement(project=ctx.project, feature=ctx.feature, skill=skill,
                          force=opts.get("force", False))
     report = complete_implement(project=ctx.project, feature=ctx.feature, skill=skill, written=written,
                                 with_tests=opts.get("with_tests", False), prompt=ctx.prompt,

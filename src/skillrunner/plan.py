@@ -2,71 +2,26 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from skillrunner.artifacts import Artifact, check_feature, feature_dir, seal, write_artifact
 from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
-from skillrunner.conventions import FILE_KINDS, PER_RESOURCE_KINDS, Conventions, load_conventions
-from skillrunner.errors import SkillError
+from skillrunner.conventions import FILE_KINDS, PER_RESOURCE_KINDS, Conventions
 from skillrunner.records import DecisionRecord, find_adr, write_adr
-from skillrunner.resources import packaged_dir
+from skillrunner.render import render_backend
+from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.templating import render_template
 
-__all__ = ["DEFAULT_SKILL", "Decision", "PlanResult", "PlannedFile", "SkillChoice", "build_plan",
-           "decisions", "expected_plan", "file_map", "linked_adrs", "plan", "planned_skill", "resolve_skill",
-           "sibling"]
+__all__ = ["DEFAULT_SKILL", "Decision", "PlanResult", "PlannedFile", "build_plan",
+           "decisions", "expected_plan", "file_map", "linked_adrs", "plan", "planned_skill"]
 
 DEFAULT_SKILL = "backend-builder"
 _SKILL_MARK = re.compile(r"^<!-- skillrunner: skill=(?P<skill>[a-z0-9-]+) -->$", re.MULTILINE)
 
 
 # --- the skill whose conventions shape the backend ----------------------------------------------------
-
-
-def sibling(module: str, name: str) -> Any:
-    """``skillrunner.<module>.<name>``, or None while that module is not part of the package.
-
-    The skill loader and the renderer are separate modules; this keeps specify, plan and tasks
-    usable without them. An ImportError from inside an existing module is not hidden.
-    """
-    full = f"skillrunner.{module}"
-    try:
-        loaded = importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return None
-        raise
-    return getattr(loaded, name)
-
-
-@dataclass(frozen=True)
-class SkillChoice:
-    """A skill by name, where it was found and its runner conventions."""
-
-    name: str
-    path: Path
-    conventions: Conventions
-
-
-def resolve_skill(name: str, *, project: Path) -> SkillChoice:
-    """The skill ``name`` (``backend-engineer``, ``sp.backend-engineer`` or ``/sp.backend-engineer``):
-    the project's ``skills/<name>/`` first, then the packaged one; its conventions loaded."""
-    find_skill = sibling("skills", "find_skill")
-    if find_skill is not None:
-        skill: Any = find_skill(name, project=project)
-        folder = Path(skill.path)
-        folder = folder.parent if folder.is_file() else folder
-        return SkillChoice(str(skill.name).removeprefix("sp."), folder, load_conventions(folder))
-    bare = name.removeprefix("/").removeprefix("sp.")
-    for root in (project / "skills", packaged_dir("skills")):
-        if (root / bare / "SKILL.md").is_file() or (root / bare / "conventions.yaml").is_file():
-            return SkillChoice(bare, root / bare, load_conventions(root / bare))
-    raise SkillError(f"no skill named {bare!r} here or in the skill pack",
-                     hint="skillrunner list shows the skills; e.g. --skill backend-builder")
 
 
 def planned_skill(*, project: Path, feature: str) -> str | None:
@@ -110,27 +65,16 @@ def _layout_kinds(contract: Contract, conv: Conventions) -> list[tuple[str, str 
     return out
 
 
-def _rendered_paths(contract: Contract, conv: Conventions, project: Path | None) -> list[str] | None:
-    render_backend = sibling("render", "render_backend")
-    if render_backend is None:
-        return None
-    files: Any = render_backend(contract, conv, project=project)
-    return sorted(str(p) for p in files)
-
-
 def file_map(contract: Contract, conv: Conventions, *,
              project: Path | None = None) -> tuple[PlannedFile, ...]:
-    """Every file ``implement`` writes, from the renderer's output when it is available, else from the
-    skill's layout; paths relative to the project (under the backend root), layout files first."""
+    """Every file ``implement`` writes, as the renderer gives them; paths relative to the project
+    (under the backend root), the layout's kinds first in layout order, then support files."""
     root = PurePosixPath(conv.root)
     known = _layout_kinds(contract, conv)
     by_path = {p: (res, kind) for p, res, kind in known}
-    rendered = _rendered_paths(contract, conv, project)
-    ordered = [p for p, _, _ in known]
-    if rendered is not None:
-        rel = [_under_root(p, root) for p in rendered]
-        present = set(rel)
-        ordered = [p for p in ordered if p in present] + sorted(present - set(ordered))
+    present = set(render_backend(contract, conv, project=project))
+    ordered = [p for p, _, _ in known if p in present]
+    ordered += sorted(present - set(ordered))
     out = []
     for p in ordered:
         res, kind = by_path.get(p, (None, "support"))
@@ -142,11 +86,6 @@ def file_map(contract: Contract, conv: Conventions, *,
                 desc = f"{res}: {desc}"
         out.append(PlannedFile((root / p).as_posix(), kind, res, desc))
     return tuple(out)
-
-
-def _under_root(path: str, root: PurePosixPath) -> str:
-    p = PurePosixPath(path)
-    return p.relative_to(root).as_posix() if p.is_relative_to(root) and str(root) != "." else p.as_posix()
 
 
 # --- decisions ----------------------------------------------------------------------------------------------

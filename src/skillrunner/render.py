@@ -21,7 +21,9 @@ from typing import Any, Protocol, cast
 from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
 from skillrunner.conventions import Conventions
 from skillrunner.errors import RenderError
+from skillrunner.skills import resolve_skill
 from skillrunner.templating import py_literal, render_template
+from skillrunner.write import write_files
 
 __all__ = ["LINE_LENGTH", "WriteResult", "implement", "render_backend"]
 
@@ -1215,14 +1217,11 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
     refused (``WriteConflictError``) unless ``force``.
     """
     contract = load_contract(find_contract(feature, project=project), project=project)
-    resolve_skill = importlib.import_module("skillrunner.plan").resolve_skill
     choice = resolve_skill(skill, project=project)
     conv: Conventions = choice.conventions
     files = render_backend(contract, conv, project=project)
-    write_files = importlib.import_module("skillrunner.write").write_files
-    report = cast(_WriteReport, write_files(files, project=project, root=conv.root,
-                                            key=f"implement:{choice.name}", force=force,
-                                            dry_run=dry_run, diff=diff))
+    report = write_files(files, project=project, root=conv.root, key=f"implement:{choice.name}",
+                         force=force, dry_run=dry_run, diff=diff, prune=True)
     return WriteResult(
         created=tuple(sorted(report.created)), updated=tuple(sorted(report.updated)),
         unchanged=tuple(sorted(report.unchanged)), merged=tuple(sorted(report.merged)),

@@ -9,12 +9,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from skillrunner.conventions import Conventions, load_conventions
 from skillrunner.errors import SkillError
 from skillrunner.frontmatter import Document, parse_document
 from skillrunner.resources import packaged_dir
 
-__all__ = ["SKILL_FILE", "SOURCES", "Skill", "discover_skills", "find_skill", "load_skill",
-           "skill_roots"]
+__all__ = ["SKILL_FILE", "SOURCES", "Skill", "SkillChoice", "discover_skills", "find_skill", "load_skill",
+           "resolve_skill", "skill_roots"]
 
 SKILL_FILE = "SKILL.md"
 #: Where skills are looked for, in this order; the first skill of a name wins.
@@ -135,3 +136,18 @@ def find_skill(name: str, *, project: Path | None = None) -> Skill:
     close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise SkillError(f"no skill named {wanted!r}", hint=f"{hint}skillrunner list shows the skills")
+
+
+@dataclass(frozen=True)
+class SkillChoice:
+    """A skill chosen for a run: its name, its folder and its runner conventions."""
+
+    name: str
+    path: Path
+    conventions: Conventions
+
+
+def resolve_skill(name: str, *, project: Path | None = None) -> SkillChoice:
+    """The skill ``name`` (any form ``find_skill`` takes) with its ``conventions.yaml`` loaded."""
+    skill = find_skill(name, project=project)
+    return SkillChoice(skill.name, skill.path, load_conventions(skill.path))

@@ -11,7 +11,8 @@ from skillrunner.artifacts import Artifact, check_feature, feature_dir, is_seale
 from skillrunner.contract import Contract, Endpoint, Resource, find_contract, load_contract
 from skillrunner.errors import SkillrunnerError
 from skillrunner.findings import Finding
-from skillrunner.plan import DEFAULT_SKILL, PlannedFile, SkillChoice, file_map, planned_skill, resolve_skill
+from skillrunner.plan import DEFAULT_SKILL, PlannedFile, file_map, planned_skill
+from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.specify import user_stories
 from skillrunner.templating import render_template
 

@@ -15,7 +15,9 @@ from skillrunner.artifacts import check_feature, feature_dir, is_sealed
 from skillrunner.contract import Contract, Endpoint, Resource, find_contract, load_contract
 from skillrunner.errors import ContractError
 from skillrunner.findings import Finding
-from skillrunner.plan import DEFAULT_SKILL, SkillChoice, expected_plan, planned_skill, resolve_skill, sibling
+from skillrunner.plan import DEFAULT_SKILL, expected_plan, planned_skill
+from skillrunner.render import render_backend
+from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.specify import build_spec
 from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
 
@@ -236,13 +238,10 @@ def _display(path: Path, project: Path) -> str:
 # --- verify ------------------------------------------------------------------------------------------
 
 
-def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[Finding], bool] | None:
+def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[Finding], bool]:
     """Generated files: missing (error) or different from what the contract renders now (warning)."""
-    render_backend = sibling("render", "render_backend")
-    if render_backend is None:
-        return None
     conv = skill.conventions
-    files: Any = render_backend(contract, conv, project=project)
+    files = render_backend(contract, conv, project=project)
     root = PurePosixPath(conv.root)
     findings = []
     present = False
