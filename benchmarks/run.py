@@ -72,12 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from skillrunner.contract import load_contract
     from skillrunner.pipeline import ensure_contract, run
-    from skillrunner.plan import resolve_skill, sibling
-
-    render_backend = sibling("render", "render_backend")
-    if render_backend is None:
-        print("skillrunner.render is not installed: nothing to benchmark", file=sys.stderr)
-        return 2
+    from skillrunner.render import render_backend
+    from skillrunner.skills import resolve_skill
 
     def in_process(project: Path) -> None:
         result = run(project=project, command=f"/sp.{args.skill}", feature="task-crud")
