@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillrunner.frontmatter import parse_document
 
@@ -50,3 +52,17 @@ def test_yaml_error_points_into_the_file() -> None:
     assert doc.data is None
     (finding,) = doc.findings
     assert finding.code == "yaml" and finding.line >= 3
+
+
+_YAML_PIECES = st.sampled_from(["---", "name: x", "? *a", "&a [1]", "*a", "- ", ": ", "{", "[", "'", '"',
+                                "\t", "\r\n", "\ufeff", "!!python/object:os.system", "<<: *a", "%YAML 1.2"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(max_size=200)
+       | st.lists(_YAML_PIECES | st.text(max_size=8), max_size=25).map(
+           lambda parts: ("---\n" + "\n".join(parts) + "\n---\n").encode("utf-8", "surrogatepass")))
+def test_any_bytes_give_a_document_never_an_exception(raw: bytes) -> None:
+    doc = parse_document(raw, "SKILL.md")
+    assert doc.data is None or isinstance(doc.data, dict)
+    assert all(f.line >= 1 and f.col >= 1 for f in doc.findings)
