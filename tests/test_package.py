@@ -66,3 +66,12 @@ def test_installed_wheel_runs_outside_the_repo_offline(wheel: Path, tmp_path: Pa
     for d in dirs:
         assert Path(d).is_relative_to(site), d
         assert Path(d).is_dir()
+
+
+def test_every_public_name_resolves_and_loads_lazily() -> None:
+    code = ("import sys, skillrunner\n"
+            "assert 'skillrunner.pipeline' not in sys.modules, 'import skillrunner loaded the pipeline'\n"
+            "missing = [n for n in skillrunner.__all__ if getattr(skillrunner, n, None) is None]\n"
+            "assert not missing, missing\n"
+            "assert sorted(dir(skillrunner)) == sorted(skillrunner.__all__)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
