@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from skillrunner.agents import InitReport, Prompt, build_prompt, catalog, init_project
     from skillrunner.contract import (
         Contract,
         Endpoint,
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 
 # Names load on first use, so `skillrunner --version` and a single command import only what they need.
 _EXPORTS: dict[str, str] = {
+    "build_prompt": "skillrunner.agents",
+    "catalog": "skillrunner.agents",
+    "init_project": "skillrunner.agents",
+    "InitReport": "skillrunner.agents",
+    "Prompt": "skillrunner.agents",
     "check_contract": "skillrunner.contract",
     "check_tasks": "skillrunner.tasks",
     "Contract": "skillrunner.contract",
@@ -97,7 +103,9 @@ __all__ = [
     "FieldType",
     "Finding",
     "FindingsError",
+    "InitReport",
     "Operation",
+    "Prompt",
     "RenderError",
     "Resource",
     "RunResult",
@@ -109,6 +117,8 @@ __all__ = [
     "WriteConflictError",
     "WriteReport",
     "__version__",
+    "build_prompt",
+    "catalog",
     "check_contract",
     "check_tasks",
     "discover_skills",
@@ -116,6 +126,7 @@ __all__ = [
     "find_skill",
     "format_findings",
     "implement",
+    "init_project",
     "load_contract",
     "load_conventions",
     "load_skill",

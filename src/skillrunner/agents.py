@@ -49,6 +49,10 @@ _TEMPLATES_README = "templates/README.md"
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Characters XML 1.0, TOML strings and YAML scalars cannot all hold as they are.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# What agents act on inside a command's text before the model reads it: shell output (!`cmd`,
+# Gemini's !{cmd}), file contents (@path, Gemini's @{path}) and argument placeholders ($ARGUMENTS,
+# $1, ${input:...}, {{args}}). A skill's description must not smuggle one into a command.
+_ACTIVE = re.compile(r"(!)(?=[`{])|(@)(?={)|(?<!\S)(@)(?=\S)|(\$)(?=[0-9{]|ARGUMENTS)|(\{)(?=\{)")
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,11 @@ def _one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
+def _inert(text: str) -> str:
+    """``text`` with a space after each character that would start an agent's substitution."""
+    return _ACTIVE.sub(lambda m: m.group(0) + " ", text)
+
+
 def _summary(description: str, limit: int = 160) -> str:
     """The first sentence of a description, on one line, cut at a word to at most ``limit`` characters."""
     text = _one_line(description)
@@ -212,8 +221,9 @@ def _skill_files(folder: Path) -> Iterator[Path]:
 def _commands(skills: Sequence[Skill]) -> list[dict[str, str]]:
     cmds = [{"name": stage, "command": f"sp.{stage}", "kind": "stage", "summary": "", "description": ""}
             for stage in STAGE_COMMANDS]
-    cmds += [{"name": s.name, "command": f"sp.{s.name}", "kind": "skill", "summary": _summary(s.description),
-              "description": _one_line(s.description)} for s in skills]
+    cmds += [{"name": s.name, "command": f"sp.{s.name}", "kind": "skill",
+              "summary": _inert(_summary(s.description)), "description": _inert(_one_line(s.description))}
+             for s in skills]
     return cmds
 
 
@@ -341,8 +351,6 @@ def _read(path: Path) -> str:
 
 #: Which sections give way first when the budget is short: derived documents before sources.
 _CUT_ORDER = ("plan", "tasks", "conventions", "skill", "contract")
-_NOTE_RESERVE = 120  # characters for each truncation note
-_REPORT_RESERVE = 240  # characters for the budget line
 
 
 def _cut(text: str, keep_chars: int) -> tuple[str, int, int]:
@@ -405,41 +413,49 @@ def build_prompt(*, project: Path, skill: str, feature: str | None = None,
         return render_template("agents/prompt.md.j2", context, project=project)
 
     allowed = budget * 4
-    frame = len(render([_Section(s.title, s.source, "") for _, s in keyed], ""))
-    spare = allowed - frame - _REPORT_RESERVE - _NOTE_RESERVE * len(keyed)
-    excess = sum(len(s.text) for _, s in keyed) - spare
-    truncated: list[str] = []
-    sections = dict(enumerate(s for _, s in keyed))
-    if excess > 0:
-        for kind in _CUT_ORDER:
-            for i, (key, section) in enumerate(keyed):
-                if key != kind or excess <= 0:
-                    continue
-                text, kept, total = _cut(section.text, max(0, len(section.text) - excess))
-                excess -= len(section.text) - len(text)
-                what = f"{section.source}: kept {kept} of {total} lines"
-                truncated.append(what)
-                note = (f"truncated by skillrunner prompt: kept {kept} of {total} lines to fit "
-                        f"--budget {budget}" if kept else
-                        f"left out by skillrunner prompt: its {total} lines do not fit --budget {budget}")
-                sections[i] = _Section(section.title, section.source, text, note)
-    ordered = [sections[i] for i in range(len(keyed))]
-    cut = "; truncated: " + ", ".join(truncated) if truncated else "; nothing truncated"
+    ordered = [s for _, s in keyed]
+    truncated: dict[int, str] = {}
     absent = "; not found: " + ", ".join(missing) if missing else ""
 
     def report_line(tokens: int) -> str:
+        cuts = [truncated[i] for i in sorted(truncated)]
+        cut = "; truncated: " + ", ".join(cuts) if cuts else "; nothing truncated"
         return (f"skillrunner prompt: about {tokens} of {budget} tokens (estimated as characters / 4)"
                 f"{cut}{absent}.")
 
+    def overflow() -> int:
+        # Rendered with the budget as the estimate: the widest number the report line can hold.
+        return len(render(ordered, report_line(budget))) - allowed
+
+    for kind in _CUT_ORDER:
+        for i, (key, original) in enumerate(keyed):
+            if key != kind or overflow() <= 0:
+                continue
+            keep = len(original.text)
+            # Each pass shortens by what is still over, notes and report included: a few passes settle.
+            while True:
+                keep = max(0, keep - max(1, overflow()))
+                text, kept, total = _cut(original.text, keep)
+                truncated[i] = f"{original.source}: kept {kept} of {total} lines"
+                note = (f"truncated by skillrunner prompt: kept {kept} of {total} lines to fit "
+                        f"--budget {budget}" if kept else
+                        f"left out by skillrunner prompt: its {total} lines do not fit --budget {budget}")
+                ordered[i] = _Section(original.title, original.source, text, note)
+                if overflow() <= 0 or not kept:
+                    break
+                keep = len(text)
+
     # The estimate counts the report line itself: settle it (its length barely depends on the number).
     tokens = estimate_tokens(render(ordered, report_line(0)))
+    text = render(ordered, report_line(tokens))
     for _ in range(3):
-        text = render(ordered, report_line(tokens))
         if estimate_tokens(text) == tokens:
             break
         tokens = estimate_tokens(text)
+        text = render(ordered, report_line(tokens))
     return Prompt(text=text, tokens=estimate_tokens(text), budget=budget,
-                  sections=tuple(s.source for s in ordered), truncated=tuple(truncated),
+                  sections=tuple(s.source for s in ordered),
+                  truncated=tuple(truncated[i] for i in sorted(truncated)),
                   missing=tuple(missing))
 
 
