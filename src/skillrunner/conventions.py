@@ -25,6 +25,7 @@ FILE_KINDS: dict[str, str] = {
     "config": "settings read from the environment (pydantic-settings)",
     "database": "engine and session dependency",
     "auth": "the get_current_user dependency (JWT verification)",
+    "dependencies": "optional: CurrentUser, the dependency routers declare (auth keeps the JWT checks)",
     "errors": "exception handlers and the error envelope",
     "common": "shared schemas: Page, Stats, BulkRequest, BulkResult",
     "users_model": "auth: builtin only: the users table",
@@ -39,7 +40,8 @@ FILE_KINDS: dict[str, str] = {
     "pyproject": "ruff, mypy and pytest settings of the generated backend",
     "readme": "how to run the generated backend",
 }
-#: Kinds rendered once per resource; their paths contain ``{name}`` (snake) or ``{plural}``.
+#: Kinds rendered once per resource; their paths contain ``{name}`` (snake) or ``{plural}``, except
+#: ``model``, whose path may name one module for every table (``models.py``; ``users_model`` may share it).
 PER_RESOURCE_KINDS: dict[str, str] = {
     "model": "the SQLModel table and its Base",
     "schema": "Create, Update and Public schemas",
@@ -110,7 +112,7 @@ def load_conventions(skill_dir: Path) -> Conventions:
     if bad:
         raise _fail(path, f"unknown file kind(s) in layout: {', '.join(bad)}",
                     f"the kinds are {', '.join(sorted(known))}")
-    needed = set(known) - {"service", "users_service"}
+    needed = set(known) - {"service", "users_service", "dependencies"}
     if data["service_layer"]:
         needed |= {"service", "users_service"}
     absent = sorted(needed - set(layout))
@@ -122,7 +124,8 @@ def load_conventions(skill_dir: Path) -> Conventions:
         if p.is_absolute() or ".." in p.parts:
             raise _fail(path, f"layout path for {kind} leaves the backend root: {rel}",
                         "use a relative path inside root")
-        if kind in PER_RESOURCE_KINDS and "{name}" not in rel and "{plural}" not in rel:
+        if (kind in PER_RESOURCE_KINDS and kind != "model"
+                and "{name}" not in rel and "{plural}" not in rel):
             raise _fail(path, f"layout path for {kind} must contain {{name}} or {{plural}}",
                         "one file is rendered per resource")
     if not isinstance(data["service_layer"], bool):

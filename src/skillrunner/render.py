@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
-import keyword
-import math
 import re
 import sys
+import textwrap
 import tokenize
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, cast
@@ -111,26 +110,51 @@ def _q(value: Any) -> str:
     return py_literal(value)
 
 
+def _code(value: Any) -> str:
+    """A short Python expression for a JSON test value: long runs of one character and long lists
+    of numbered strings are written as the expressions that build them."""
+    if isinstance(value, str) and len(value) > 20 and len(set(value)) == 1:
+        return f"{_q(value[0])} * {len(value)}"
+    if (isinstance(value, list) and len(value) > 5
+            and value == [f"x{i}" for i in range(len(value))]):
+        return f'[f"x{{i}}" for i in range({len(value)})]'
+    return _q(value)
+
+
 def _qs(values: Iterable[Any]) -> list[str]:
     return [_q(v) for v in values]
 
 
-def _display(value: Any, indent: int) -> str:
-    """A Python literal of JSON-like ``value``, one item per line where a line would be too long."""
+def _display(value: Any, indent: int, used: int = 0) -> str:
+    """A Python literal of JSON-like ``value``, one item per line where a line would be too long.
+
+    ``used``: characters before the value on its first line, after the indent (a key, an
+    assignment); one more is kept for a trailing comma.
+    """
     one = _q(value)
-    if indent + len(one) <= LINE_LENGTH - 12 or not isinstance(value, list | tuple | dict) or not value:
+    if indent + used + len(one) < LINE_LENGTH or not isinstance(value, list | tuple | dict) or not value:
         return one
     pad = " " * (indent + 4)
     if isinstance(value, dict):
-        items = [f"{_q(k)}: {_display(v, indent + 4)}" for k, v in value.items()]
+        items = [f"{_q(k)}: {_display(v, indent + 4, len(_q(k)) + 2)}" for k, v in value.items()]
         return "{\n" + "".join(f"{pad}{i},\n" for i in items) + " " * indent + "}"
     items = [_display(v, indent + 4) for v in value]
+    if all("\n" not in i for i in items):  # short items share lines, as a formatter would leave them
+        rows: list[str] = []
+        for item in items:
+            if rows and len(pad) + len(rows[-1]) + len(item) + 2 <= LINE_LENGTH:
+                rows[-1] += f" {item},"
+            else:
+                rows.append(f"{item},")
+        return "[\n" + "".join(f"{pad}{r}\n" for r in rows) + " " * indent + "]"
     return "[\n" + "".join(f"{pad}{i},\n" for i in items) + " " * indent + "]"
 
 
 # --- samples the generated tests use -------------------------------------------------------------------
 
 _BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
+#: Samples per field: tests pick the first half by hand, rows made for them (parents, refs) the rest.
+_SAMPLES = 24
 
 
 def _regex_sample(pattern: str, seed: int) -> str | None:
@@ -285,9 +309,7 @@ def _sample(f: Field, n: int) -> Any:
         return nums[n % len(nums)] if nums else 0.5
     if kind == "decimal":
         scale = t.scale or 0
-        step = 1.0 if scale == 0 else 1.0
-        offset = 0.0 if scale == 0 else 0.5
-        nums = _numeric_candidates(f, step, offset)
+        nums = _numeric_candidates(f, 1.0, 0.0 if scale == 0 else 0.5)
         value = nums[n % len(nums)] if nums else 0.0
         quant = Decimal(1).scaleb(-scale)
         return str(Decimal(str(value)).quantize(quant))
@@ -364,6 +386,17 @@ def _invalid_samples(f: Field) -> list[tuple[str, Any]]:
     return out
 
 
+def _bad_query(kind: str, length: int | None) -> str | None:
+    """A query string value a list filter of ``kind`` must refuse, or None when every text reads."""
+    if kind in ("string", "email", "url") and length is not None:
+        return "x" * (length + 1)
+    return {
+        "text": "nul\x00char", "integer": "not-a-number", "number": "not-a-number",
+        "decimal": "not-a-number", "boolean": "not-a-boolean", "date": "not-a-date",
+        "datetime": "not-a-datetime", "uuid": "not-a-uuid", "enum": "not_a_value", "ref": "not-an-id",
+    }.get(kind)
+
+
 def _number_json(kind: str, value: float) -> Any:
     if kind == "integer":
         return int(value)
@@ -401,6 +434,8 @@ class FieldView:
     unique: bool = False
     sortable: bool = True
     query: str = ""  # the annotation of a list filter on this field
+    default_json: Any = None  # the contract's default as JSON (when has_default)
+    bad_query: str | None = None  # a query value a list filter on this field must refuse (422)
 
 
 @dataclass(frozen=True)
@@ -458,6 +493,7 @@ class ResourceView:
     parent_owned_extra: tuple[str, ...]
     delete_checks: tuple[_Check, ...]  # (model, conditions, message): a row found means 409
     delete_steps: tuple[tuple[str, str], ...]  # (model, condition) of dependent rows, deepest first
+    delete_subqueries: tuple[tuple[str, str], ...]  # (variable, id subquery) the two above use
     restrict_checks: tuple[_Check, ...]  # soft delete: live children block it
     refs: tuple[tuple[FieldView, str, tuple[str, ...]], ...]  # (field, target class, conditions)
     models: tuple[str, ...]  # other model classes the data code uses
@@ -469,6 +505,8 @@ class ResourceView:
     nested_children: tuple[tuple[str, str, str], ...]  # (child class, table, on delete)
     service_import: str = ""  # how the router imports its service module
     service_ref: str = ""  # the name the router calls it by
+    private: bool = False  # it or an ancestor has an owner: other users' rows are out of reach
+    missing_id: Any = None  # an id (JSON) no row ever has
 
     def op(self, kind: str) -> EndpointView | None:
         """The first endpoint of ``kind``, or None."""
@@ -575,6 +613,15 @@ class _Builder:
             constraint_args.append(f"max_length={length}")
         if kind in ("email", "url") and isinstance(max_length, int):
             constraint_args.append(f"max_length={length}")
+        bounds = {c.name for c in f.constraints if c.name in ("ge", "gt", "le", "lt")}
+        if kind == "integer" and bounds:
+            # Int64's own bounds would replace the contract's (pydantic keeps the last ge/le), so a
+            # bounded integer is a plain int with the BIGINT range filling the side left open.
+            py = "int"
+            if not bounds & {"ge", "gt"}:
+                constraint_args.append("ge=INT64_MIN")
+            if not bounds & {"le", "lt"}:
+                constraint_args.append("le=INT64_MAX")
         args += constraint_args
         base_args: list[str] = []
         if f.has_default:
@@ -607,6 +654,8 @@ class _Builder:
             ref_table=ref_target.table if ref_target else None, enum_alias=enum_alias,
             enum_values=t.enum_values, unique=f.constraint("unique") is True,
             sortable=kind not in ("json", "list"),
+            default_json=list(f.default) if isinstance(f.default, tuple) else f.default,
+            bad_query=_bad_query(kind, length),
         )
 
     def value_code(self, f: Field, value: Any) -> str:
@@ -675,14 +724,19 @@ class _Builder:
 
     # -- deletes ------------------------------------------------------------------------------------
 
-    def delete_plan(self, res: Resource) -> tuple[list[_Check], list[tuple[str, str]]]:
-        """Checks (409) and the deletes of the rows that go with one row of ``res`` (deepest first)."""
+    def delete_plan(self, res: Resource) -> tuple[list[_Check], list[tuple[str, str]], list[tuple[str, str]]]:
+        """Checks (409), the deletes of the rows that go with one row of ``res`` (deepest first), and
+        the id subqueries (variable, expression) both use, in the order they must be assigned."""
         checks: list[_Check] = []
         steps: list[tuple[str, str]] = []
         gone: list[tuple[Resource, str]] = [(res, f"col({res.name}.id) == {res.snake}_id")]
+        subqueries: dict[str, str] = {}
 
         def ids(node: Resource, cond: str) -> str:
-            return f"select({node.name}.id).where({cond})"
+            # Named, so that three levels of nesting still read (and fit on a line).
+            name = f"{node.snake}_ids"
+            subqueries.setdefault(name, f"select({node.name}.id).where({cond})")
+            return name
 
         def visit(node: Resource, cond: str) -> None:
             for child in self.contract.children(node.name):
@@ -706,14 +760,20 @@ class _Builder:
                 for f in other.fields:
                     if f.type.kind != "ref" or f.type.ref != target.name:
                         continue
-                    where = [f"col({other.name}.{f.name}).in_({ids(target, cond)})"]
+                    if target is res:
+                        where = [f"col({other.name}.{f.name}) == {res.snake}_id"]
+                    else:
+                        where = [f"col({other.name}.{f.name}).in_({ids(target, cond)})"]
                     if other.name in in_plan:
                         where.append(f"col({other.name}.id).not_in({ids(other, in_plan[other.name])})")
                     checks.append((other.name, tuple(where),
                                    f"{other.table} still refer to this {target.snake.replace('_', ' ')}"))
         for node, cond in reversed(gone[1:]):
             steps.append((node.name, cond))
-        return checks, steps
+        code = " ".join([*(c for _, conds, _ in checks for c in conds), *(c for _, c in steps),
+                         *subqueries.values()])
+        used = [(name, expr) for name, expr in subqueries.items() if re.search(rf"\b{name}\b", code)]
+        return checks, steps, used
 
     def restrict_plan(self, res: Resource) -> list[_Check]:
         """For a soft delete: live restrict children still block it."""
@@ -802,7 +862,8 @@ class _Builder:
                 stats_values=stats_values, assignments=tuple(assignments), line=ep.line,
             ))
         # Static segments before parameters, so /search is never read as an id.
-        return sorted(out, key=lambda e: [(1, "") if s.startswith("{") else (0, s) for s in e.path.split("/")])
+        return sorted(out, key=lambda e: [(1, "") if part.startswith("{") else (0, part)
+                                          for part in e.path.split("/")])
 
     # -- resources ------------------------------------------------------------------------------------
 
@@ -814,7 +875,7 @@ class _Builder:
         fields = {f.name: self.field_view(res, f) for f in res.fields}
         endpoints = self.endpoint_views(res, fields)
         conv = self.conv
-        modules = {kind: conv.module(kind, name=res.snake, plural=res.table)
+        modules: dict[str, str] = {kind: conv.module(kind, name=res.snake, plural=res.table)
                    for kind in ("model", "schema", "router", "service", "test") if kind in conv.layout}
         owner_cols = ["user_id"] if res.owner == "user" else []
         order_cols = ["created_at", "id"] if res.timestamps else ["id"]
@@ -834,9 +895,9 @@ class _Builder:
             for name in ep.operation.filters:
                 add_index([*scope_prefix, name])
         for f in res.fields:
-            if f.constraint("index") is True or f.type.kind == "ref":
-                if (f.name,) not in indexes and (*scope_prefix, f.name) not in indexes:
-                    add_index([f.name])
+            indexed = f.constraint("index") is True or f.type.kind == "ref"
+            if indexed and (f.name,) not in indexes and (*scope_prefix, f.name) not in indexes:
+                add_index([f.name])
         uniques = []
         for f in res.fields:
             if f.constraint("unique") is True:
@@ -847,7 +908,7 @@ class _Builder:
             if f.type.kind == "ref":
                 target = self.by_name[str(f.type.ref)]
                 refs.append((fields[f.name], target.name, tuple(self.scope(target, owner=True))))
-        checks, steps = self.delete_plan(res)
+        checks, steps, subqueries = self.delete_plan(res)
         restrict = self.restrict_plan(res)
         scope_owned = tuple(self.scope(res, owner=True, local=True))
         scope_visible = tuple(self.scope(res, owner=False, local=True))
@@ -855,7 +916,8 @@ class _Builder:
         parent_scope_visible = tuple(self.scope(parent_res, owner=False)) if parent_res else ()
         parent_owned_extra = tuple(self.owner_extra(parent_res)) if parent_res else ()
         code = [*parent_scope_owned, *parent_scope_visible, *parent_owned_extra,
-                *(f"{m}. {' '.join(c)}" for m, c, _ in [*checks, *restrict]), *(f"{m}. {c}" for m, c in steps),
+                *(f"{m}. {' '.join(c)}" for m, c, _ in [*checks, *restrict]),
+                *(f"{m}. {c}" for m, c in steps), *(e for _, e in subqueries),
                 *(c for r in refs for c in r[2]), *(r[1] + "." for r in refs)]
         models = sorted(self.models_in(code) - {res.name})
         if parent_res is not None:
@@ -864,16 +926,17 @@ class _Builder:
         invalid: dict[str, list[tuple[str, Any]]] = {}
         for f in res.fields:
             if f.type.kind != "ref":
-                samples[f.name] = [_sample(f, n) for n in range(12)]
+                samples[f.name] = [_sample(f, n) for n in range(_SAMPLES)]
             invalid[f.name] = _invalid_samples(f) if f.type.kind != "ref" else [("type", "not-an-id")]
         probe = None
         search = next((ep for ep in res.endpoints if ep.operation.kind == "search"), None)
         if search is not None:
             for name in search.operation.fields:
-                f = res.field(name)
-                if f is None or f.type.kind not in ("string", "text") or f.constraint("pattern"):
+                candidate = res.field(name)
+                if (candidate is None or candidate.type.kind not in ("string", "text")
+                        or candidate.constraint("pattern")):
                     continue
-                low, high = f.constraint("min_length"), f.constraint("max_length")
+                low, high = candidate.constraint("min_length"), candidate.constraint("max_length")
                 if (not isinstance(low, int) or low <= 3) and (not isinstance(high, int) or high >= 5):
                     probe = name
                     break
@@ -885,9 +948,11 @@ class _Builder:
             service_import = f"from {package} import {leaf} as service" if package else f"import {leaf}"
             service_ref = "service" if package else leaf
         view = ResourceView(
-            service_import=service_import, service_ref=service_ref, name=res.name, snake=res.snake, table=res.table, plural_title=res.table.replace("_", " "),
+            service_import=service_import, service_ref=service_ref, name=res.name, snake=res.snake,
+            table=res.table, plural_title=res.table.replace("_", " "),
             description=res.description, id_type=res.id_type, id_py=self.id_py(res),
-            id_param=f"{res.snake}_id", id_plain="UUID" if res.id_type == "uuid" else "int", owner=res.owner == "user", timestamps=res.timestamps,
+            id_param=f"{res.snake}_id", id_plain="UUID" if res.id_type == "uuid" else "int",
+            owner=res.owner == "user", timestamps=res.timestamps,
             soft_delete=res.soft_delete, fields=tuple(fields.values()), endpoints=tuple(endpoints),
             parent=parent, parent_field=res.parent_field,
             parent_param=res.parent_field, on_delete=res.parent.on_delete if res.parent else None,
@@ -895,10 +960,12 @@ class _Builder:
             uniques=tuple(uniques), scope_owned=scope_owned, scope_visible=scope_visible,
             owned_extra=(), parent_scope_owned=parent_scope_owned, parent_scope_visible=parent_scope_visible,
             parent_owned_extra=parent_owned_extra, delete_checks=tuple(checks), delete_steps=tuple(steps),
+            delete_subqueries=tuple(subqueries),
             restrict_checks=tuple(restrict), refs=tuple(refs), models=tuple(models),
             has=frozenset(ep.operation.kind for ep in res.endpoints), samples=samples, invalid=invalid,
             create_required=tuple(f.name for f in res.fields if f.required), search_probe=probe,
-            nested_children=children,
+            nested_children=children, private=self.has_owner_above(res),
+            missing_id="00000000-0000-4000-8000-0000deadbeef" if res.id_type == "uuid" else 2**31 - 1,
         )
         self.views[res.name] = view
         return view
@@ -906,7 +973,8 @@ class _Builder:
 
 # --- import blocks: sorted and pruned as ruff's isort wants them -------------------------------------
 
-_IMPORT = re.compile(r"^(?:import (?P<plain>[\w.]+(?: as \w+)?)|from (?P<module>[\w.]+) import (?P<names>[\w, ]+))$")
+_IMPORT = re.compile(r"^(?:import (?P<plain>[\w.]+(?: as \w+)?)"
+                     r"|from (?P<module>[\w.]+) import (?P<names>[\w, ]+))$")
 _AS = re.compile(r"^(?P<name>\w+)(?: as (?P<alias>\w+))?$")
 
 
@@ -1023,8 +1091,9 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
             one = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
         statements.append(((_natural(module), 0, ()), one))
     for module, name, alias in aliased:
-        statements.append(((_natural(module), 1, _member_key(name)), f"from {module} import {name} as {alias}"))
-    for key, text in sorted(statements):
+        statement = f"from {module} import {name} as {alias}"
+        statements.append(((_natural(module), 1, _member_key(name)), statement))
+    for _key, text in sorted(statements):
         sections.setdefault(section(text.split()[1]), []).append(text)
     if future:
         sections[0] = [f"from __future__ import {', '.join(sorted(future, key=_member_key))}"]
@@ -1113,6 +1182,7 @@ def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
         "display": _display,
         "q": _q,
         "qs": _qs,
+        "code": _code,
         "lines": _lines,
         "py": _q,
         "db_name": _db_name,
@@ -1120,6 +1190,47 @@ def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
         "app_attr": conv.app.partition(":")[2] or "app",
         "line_length": LINE_LENGTH,
     }
+
+
+def _tables_module(conv: Conventions) -> str | None:
+    """The one module holding every table, when the layout's ``model`` path has no placeholder."""
+    path = conv.layout["model"]
+    return None if "{name}" in path or "{plural}" in path else path
+
+
+def _tables_docstring(contract: Contract) -> str:
+    tables = ["users"] if contract.auth == "builtin" else []
+    tables += [r.table for r in contract.ordered_resources()]
+    text = f"Every table ({', '.join(tables)}) and the fields each resource's schemas share."
+    lines = textwrap.wrap(text, LINE_LENGTH - 10)
+    return '"""' + "\n".join(lines) + '"""'
+
+
+def _merge_modules(docstring: str, parts: Sequence[str], module: str) -> str:
+    """Rendered modules joined into one: their imports together (``tidy_python`` sorts and prunes
+    them later; imports of ``module`` itself are dropped), then each body in turn."""
+    imports: list[str] = []
+    bodies: list[str] = []
+    for text in parts:
+        lines = text.split("\n")
+        i = 0
+        if lines and lines[0].startswith('"""'):
+            while i < len(lines):
+                closed = lines[i].count('"""') >= (2 if i == 0 else 1)
+                i += 1
+                if closed:
+                    break
+        while i < len(lines):
+            stripped = lines[i].strip()
+            match = _IMPORT.match(stripped)
+            if match:
+                if match["module"] != module:
+                    imports.append(stripped)
+            elif stripped and not stripped.startswith("#"):
+                break
+            i += 1
+        bodies.append("\n".join(lines[i:]).strip("\n"))
+    return docstring + "\n\n" + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(bodies) + "\n"
 
 
 def _render(name: str, context: Mapping[str, Any], project: Path | None) -> str:
@@ -1140,7 +1251,7 @@ def render_backend(contract: Contract, conventions: Conventions, *,
     once = ["main", "config", "database", "errors", "common", "conftest", "alembic_ini", "alembic_env",
             "alembic_script", "migration", "requirements", "pyproject", "readme"]
     if contract.auth != "none":
-        once.append("auth")
+        once += ["auth", "dependencies"] if "dependencies" in conv.layout else ["auth"]
     if builtin:
         once += ["users_model", "users_router"]
         if conv.service_layer:
@@ -1152,23 +1263,35 @@ def render_backend(contract: Contract, conventions: Conventions, *,
         "alembic_script": "script.py.mako.j2", "migration": "migration.py.j2",
         "requirements": "requirements.txt.j2", "pyproject": "pyproject.toml.j2", "readme": "README.md.j2",
         "auth": "auth.py.j2", "users_model": "users_model.py.j2", "users_router": "users_router.py.j2",
-        "users_service": "users_service.py.j2",
+        "users_service": "users_service.py.j2", "dependencies": "dependencies.py.j2",
     }
+    tables = _tables_module(conv)
+    parts: list[str] = []  # the tables rendered into ``tables``, users first
     for kind in once:
+        if kind == "users_model" and conv.path(kind) == tables:
+            parts.append(_render(templates[kind], ctx, project))
+            continue
         files[conv.path(kind)] = _render(templates[kind], ctx, project)
     per = ["model", "schema", "router", "test"] + (["service"] if conv.service_layer else [])
     for res in ctx["resources"]:
         local = {**ctx, "res": res}
         for kind in per:
             path = conv.path(kind, name=res.snake, plural=res.table)
+            if kind == "model" and tables:
+                parts.append(_render("model.py.j2", local, project))
+                continue
             if path in files:
                 raise RenderError(f"two files would be written to {path}",
                                   hint="give every file kind its own path in conventions.yaml")
             files[path] = _render(f"{kind}.py.j2", local, project)
+    if tables:
+        if tables in files:
+            raise RenderError(f"two files would be written to {tables}",
+                              hint="only the users table may share the tables module's path")
+        files[tables] = _merge_modules(_tables_docstring(contract), parts, conv.module("model"))
     if builtin:
         files[ctx["users_test_path"]] = _render("test_users.py.j2", ctx, project)
     skip = {str(PurePosixPath(conv.path(k)).parent) for k in ("alembic_env", "migration")}
-    skip |= {str(PurePosixPath(conv.path("conftest")).parent)}
     for init in _packages(files, skip):
         files.setdefault(init, "")
     first_party = frozenset(ctx["first_party"])
@@ -1229,6 +1352,3 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
         diff=report.diff,
     )
 
-
-def _unused() -> tuple[Any, ...]:
-    return (math, keyword, date, field)

@@ -29,15 +29,16 @@ _ENDPOINT = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)`")
 
 #: What each kind of file needs first (kinds of the same or an earlier phase).
 _NEEDS: dict[str, tuple[str, ...]] = {
-    "database": ("config",), "auth": ("config",), "main": ("database", "errors", "auth"),
+    "database": ("config",), "auth": ("config",), "dependencies": ("auth",),
+    "main": ("database", "errors", "auth"),
     "conftest": ("main",), "alembic_env": ("database",), "users_model": ("database",),
     "users_service": ("users_model", "auth"), "users_router": ("users_service", "users_model", "auth"),
     "schema": ("model",), "service": ("model", "schema"), "router": ("schema", "service", "model"),
     "test": ("router", "conftest"), "include": ("router",),
 }
 _SETUP = ("requirements", "pyproject", "alembic_ini", "alembic_script", "support")
-_FOUNDATIONAL = ("config", "database", "auth", "errors", "common", "main", "conftest", "alembic_env",
-                 "users_model", "users_service", "users_router")
+_FOUNDATIONAL = ("config", "database", "auth", "dependencies", "errors", "common", "main", "conftest",
+                 "alembic_env", "users_model", "users_service", "users_router")
 _POLISH = ("migration", "readme")
 _DESCRIPTIONS = {
     "requirements": "List the backend's dependencies (FastAPI, SQLModel, PyJWT, Alembic...)",
@@ -47,6 +48,7 @@ _DESCRIPTIONS = {
     "config": "Read settings from the environment (DATABASE_URL, JWT_SECRET >= 32 bytes, JWT_ALGORITHM)",
     "database": "Create the engine and session; create missing tables on start",
     "auth": "Verify bearer JWTs in an async dependency (401 with WWW-Authenticate: Bearer)",
+    "dependencies": "Declare CurrentUser, the dependency every router takes the caller's id from",
     "errors": "Add exception handlers: the error envelope, 422 included, and no 500 on malformed input",
     "common": "Define shared schemas: Page, Stats, BulkRequest, BulkResult",
     "main": "Create the FastAPI app: lifespan, exception handlers, routers",

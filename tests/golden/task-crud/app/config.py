@@ -1,0 +1,33 @@
+"""Settings read from the environment; the app refuses to start without a real JWT secret."""
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = ("changethis", "changeme", "change-me", "change_me", "your-secret-key", "your_secret_key")
+
+
+class Settings(BaseSettings):
+    """``DATABASE_URL``, ``JWT_SECRET`` and ``JWT_ALGORITHM``, from the environment or ``.env``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./app.db"
+    jwt_secret: str = Field(default="", validate_default=True)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: str) -> str:
+        if not value:
+            raise ValueError("JWT_SECRET is not set; generate one with: python -c "
+                             "'import secrets; print(secrets.token_urlsafe(48))'")
+        if any(p in value.lower() for p in _PLACEHOLDERS):
+            raise ValueError("JWT_SECRET is a placeholder; generate a random one")
+        if len(value.encode()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 bytes")
+        return value
+
+
+settings = Settings()

@@ -1,0 +1,97 @@
+"""The engine, sessions that turn integrity errors into 409s, the UTC column type and table creation."""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, Dialect, TypeDecorator, event, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from app.config import settings
+from app.errors import Conflict
+from app.schemas.common import as_utc
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def later(previous: datetime | None) -> datetime:
+    """Now, or just after ``previous`` when the clock has not moved: ``updated_at`` always grows."""
+    now = utcnow()
+    if previous is not None and now <= previous:
+        return previous + timedelta(microseconds=1)
+    return now
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """TIMESTAMP WITH TIME ZONE that always hands back aware UTC (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+_sqlite = settings.database_url.startswith("sqlite")
+engine = create_engine(settings.database_url, connect_args={"check_same_thread": False} if _sqlite else {})
+
+if _sqlite:
+
+    @event.listens_for(engine, "connect")
+    def _foreign_keys(connection: Any, record: Any) -> None:
+        # SQLite checks foreign keys only when asked, per connection.
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+@contextmanager
+def open_session() -> Iterator[Session]:
+    """A session for one request's work; a unique or foreign key violation becomes a 409."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        except IntegrityError:
+            session.rollback()
+            raise Conflict("This conflicts with existing data: a unique value is taken, "
+                           "or other rows still depend on this one") from None
+
+
+def fetch_page(session: Session, model: type[M], where: Sequence[Any], order: Sequence[Any],
+               page: int, page_size: int) -> tuple[list[M], int]:
+    """One page of ``model`` rows and the number of rows ``where`` matches: at most two statements."""
+    total = session.exec(select(func.count()).select_from(model).where(*where)).one()
+    offset = (page - 1) * page_size
+    if offset >= total:
+        return [], total
+    rows = session.exec(select(model).where(*where).order_by(*order).offset(offset).limit(page_size))
+    return list(rows), total
+
+
+def ordering(column: Any, id_column: Any, *, descending: bool, nullable: bool) -> list[Any]:
+    """ORDER BY ``column`` then id in the same direction; NULLs last going up, first going down."""
+    if descending:
+        first = column.desc().nulls_first() if nullable else column.desc()
+        return [first, id_column.desc()]
+    first = column.asc().nulls_last() if nullable else column.asc()
+    return [first, id_column.asc()]
+
+
+def escape_like(text: str) -> str:
+    """``text`` for a LIKE pattern where %, _ and \\ match themselves (with escape="\\")."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def create_tables() -> None:
+    """Create every missing table (Alembic owns later changes)."""
+    SQLModel.metadata.create_all(engine)

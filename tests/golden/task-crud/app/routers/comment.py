@@ -1,0 +1,111 @@
+"""Comments over HTTP: async endpoints, one worker-thread hop each for the database work."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.jwt import CurrentUser
+from app.database import fetch_page, open_session, ordering, utcnow
+from app.errors import NotFound, error_responses
+from app.models.comment import Comment
+from app.models.task import Task
+from app.schemas.comment import CommentCreate, CommentPublic
+from app.schemas.common import IntId, Page, page_count
+
+
+def _check_parent(session: Session, user_id: str, task_id: int) -> None:
+    """The parent Task must exist and be the caller's, else 404."""
+    where = [col(Task.id) == task_id, col(Task.user_id) == user_id]
+    if session.exec(select(Task.id).where(*where)).first() is None:
+        raise NotFound("Task not found")
+
+
+def _own(user_id: str, task_id: int) -> list[Any]:
+    """Conditions for the rows a list, search, stats or bulk update of this caller may see."""
+    return [col(Comment.user_id) == user_id, col(Comment.task_id) == task_id]
+
+
+def _load(session: Session, user_id: str, task_id: int, comment_id: int) -> Comment:
+    """The Comment at this id, or 404 when the caller cannot see it."""
+    _check_parent(session, user_id, task_id)
+    where = [col(Comment.id) == comment_id, col(Comment.task_id) == task_id, col(Comment.user_id) == user_id]
+    row = session.exec(select(Comment).where(*where)).first()
+    if row is None:
+        raise NotFound("Comment not found")
+    return row
+
+
+def _create_comment(user_id: str, task_id: int, data: CommentCreate) -> CommentPublic:
+    """Insert one Comment owned by the caller."""
+    with open_session() as session:
+        _check_parent(session, user_id, task_id)
+        now = utcnow()
+        extra = {"user_id": user_id, "task_id": task_id, "created_at": now, "updated_at": now}
+        row = Comment.model_validate(data, update=extra)
+        session.add(row)
+        session.commit()
+        return CommentPublic.model_validate(row)
+
+
+def _list_comments(user_id: str, task_id: int, page: int, page_size: int) -> Page[CommentPublic]:
+    """One page of the caller's comments."""
+    where = _own(user_id, task_id)
+    order = ordering(Comment.created_at, Comment.id, descending=True, nullable=False)
+    with open_session() as session:
+        _check_parent(session, user_id, task_id)
+        rows, total = fetch_page(session, Comment, where, order, page, page_size)
+        items = [CommentPublic.model_validate(row) for row in rows]
+    return Page[CommentPublic](
+        items=items, total=total, page=page, page_size=page_size, pages=page_count(total, page_size)
+    )
+
+
+def _delete_comment(user_id: str, task_id: int, comment_id: int) -> None:
+    """Delete the Comment, or nothing at all (409)."""
+    with open_session() as session:
+        row = _load(session, user_id, task_id, comment_id)
+        session.delete(row)
+        session.commit()
+
+
+router = APIRouter(tags=["comments"])
+
+
+@router.post(
+    "/api/tasks/{task_id}/comments",
+    status_code=201,
+    response_model=CommentPublic,
+    responses=error_responses(400, 401, 404, 422),
+)
+async def create_comment(task_id: IntId, data: CommentCreate, user_id: CurrentUser) -> Response:
+    result = await run_in_threadpool(_create_comment, user_id, task_id, data)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=201, media_type="application/json")
+
+
+@router.get(
+    "/api/tasks/{task_id}/comments",
+    response_model=Page[CommentPublic],
+    responses=error_responses(401, 404, 422),
+)
+async def list_comments(
+    task_id: IntId,
+    user_id: CurrentUser,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    result = await run_in_threadpool(_list_comments, user_id, task_id, page, page_size)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.delete(
+    "/api/tasks/{task_id}/comments/{comment_id}",
+    status_code=204,
+    responses=error_responses(401, 404, 422),
+)
+async def delete_comment(task_id: IntId, comment_id: IntId, user_id: CurrentUser) -> Response:
+    await run_in_threadpool(_delete_comment, user_id, task_id, comment_id)
+    return Response(status_code=204)

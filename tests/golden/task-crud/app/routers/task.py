@@ -1,0 +1,232 @@
+"""Tasks over HTTP: async endpoints, one worker-thread hop each for the database work."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import delete, func, or_, update
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.jwt import CurrentUser
+from app.database import escape_like, fetch_page, later, open_session, ordering, utcnow
+from app.errors import NotFound, error_responses
+from app.models.comment import Comment
+from app.models.task import Task, TaskPriority, TaskStatus
+from app.schemas.common import BulkRequest, BulkResult, IntId, Page, SafeText, page_count
+from app.schemas.task import TaskCreate, TaskPublic, TaskSort, TaskStatusStats, TaskUpdate
+
+
+def _own(user_id: str) -> list[Any]:
+    """Conditions for the rows a list, search, stats or bulk update of this caller may see."""
+    return [col(Task.user_id) == user_id]
+
+
+def _load(session: Session, user_id: str, task_id: int) -> Task:
+    """The Task at this id, or 404 when the caller cannot see it."""
+    where = [col(Task.id) == task_id, col(Task.user_id) == user_id]
+    row = session.exec(select(Task).where(*where)).first()
+    if row is None:
+        raise NotFound("Task not found")
+    return row
+
+
+_SORTS: dict[str, tuple[Any, bool]] = {
+    "created_at": (Task.created_at, False),
+    "due_date": (Task.due_date, True),
+    "title": (Task.title, False),
+}
+
+
+def _order(sort: str) -> list[Any]:
+    column, nullable = _SORTS[sort.removeprefix("-")]
+    return ordering(column, Task.id, descending=sort.startswith("-"), nullable=nullable)
+
+
+def _create_task(user_id: str, data: TaskCreate) -> TaskPublic:
+    """Insert one Task owned by the caller."""
+    with open_session() as session:
+        now = utcnow()
+        extra = {"user_id": user_id, "created_at": now, "updated_at": now}
+        row = Task.model_validate(data, update=extra)
+        session.add(row)
+        session.commit()
+        return TaskPublic.model_validate(row)
+
+
+def _list_tasks(
+    user_id: str,
+    status: TaskStatus | None,
+    priority: TaskPriority | None,
+    sort: str,
+    page: int,
+    page_size: int,
+) -> Page[TaskPublic]:
+    """One page of the caller's tasks, filtered, in the order asked."""
+    where = _own(user_id)
+    if status is not None:
+        where.append(col(Task.status) == status)
+    if priority is not None:
+        where.append(col(Task.priority) == priority)
+    order = _order(sort)
+    with open_session() as session:
+        rows, total = fetch_page(session, Task, where, order, page, page_size)
+        items = [TaskPublic.model_validate(row) for row in rows]
+    return Page[TaskPublic](
+        items=items, total=total, page=page, page_size=page_size, pages=page_count(total, page_size)
+    )
+
+
+def _bulk_complete_tasks(user_id: str, ids: list[int]) -> BulkResult[int]:
+    """Set status on every id the caller owns, all in one transaction."""
+    wanted = list(dict.fromkeys(ids))
+    where = _own(user_id)
+    with open_session() as session:
+        found = set(session.exec(select(Task.id).where(col(Task.id).in_(wanted), *where)).all())
+        if found:
+            values: dict[str, Any] = {"status": "completed", "updated_at": utcnow()}
+            session.exec(update(Task).where(col(Task.id).in_(found)).values(values))
+            session.commit()
+    failed = [item for item in wanted if item not in found]
+    return BulkResult[int](updated_count=len(found), failed_ids=failed)
+
+
+def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskPublic]:
+    """The caller's tasks whose title, description contain ``q``, any case; %, _ and \\ match themselves."""
+    pattern = f"%{escape_like(q)}%"
+    where = _own(user_id)
+    where.append(or_(
+        col(Task.title).ilike(pattern, escape="\\"),
+        col(Task.description).ilike(pattern, escape="\\"),
+    ))
+    order = ordering(Task.created_at, Task.id, descending=True, nullable=False)
+    with open_session() as session:
+        rows, total = fetch_page(session, Task, where, order, page, page_size)
+        items = [TaskPublic.model_validate(row) for row in rows]
+    return Page[TaskPublic](
+        items=items, total=total, page=page, page_size=page_size, pages=page_count(total, page_size)
+    )
+
+
+def _stats_tasks(user_id: str) -> TaskStatusStats:
+    """How many of the caller's tasks have each status: one GROUP BY query."""
+    where = _own(user_id)
+    with open_session() as session:
+        column = col(Task.status)
+        rows = session.exec(select(column, func.count()).where(*where).group_by(column)).all()
+    counts = dict.fromkeys(("pending", "in_progress", "completed"), 0)
+    total = 0
+    for value, count in rows:
+        total += count
+        if value is not None:
+            counts[str(value)] = count
+    return TaskStatusStats(total=total, by_status=counts)
+
+
+def _get_task(user_id: str, task_id: int) -> TaskPublic:
+    """One Task."""
+    with open_session() as session:
+        return TaskPublic.model_validate(_load(session, user_id, task_id))
+
+
+def _update_task(user_id: str, task_id: int, data: TaskUpdate) -> TaskPublic:
+    """Change the keys sent, nothing else; ``updated_at`` moves even for ``{}``."""
+    changes = data.model_dump(exclude_unset=True)
+    with open_session() as session:
+        row = _load(session, user_id, task_id)
+        row.sqlmodel_update(changes)
+        row.updated_at = later(row.updated_at)
+        session.add(row)
+        session.commit()
+        return TaskPublic.model_validate(row)
+
+
+def _delete_task(user_id: str, task_id: int) -> None:
+    """Delete the Task and what goes with it, or nothing at all (409)."""
+    with open_session() as session:
+        row = _load(session, user_id, task_id)
+        session.exec(delete(Comment).where(col(Comment.task_id) == task_id))
+        session.delete(row)
+        session.commit()
+
+
+router = APIRouter(tags=["tasks"])
+
+
+@router.post(
+    "/api/tasks",
+    status_code=201,
+    response_model=TaskPublic,
+    responses=error_responses(400, 401, 422),
+)
+async def create_task(data: TaskCreate, user_id: CurrentUser) -> Response:
+    result = await run_in_threadpool(_create_task, user_id, data)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=201, media_type="application/json")
+
+
+@router.get("/api/tasks", response_model=Page[TaskPublic], responses=error_responses(401, 422))
+async def list_tasks(
+    user_id: CurrentUser,
+    status: Annotated[TaskStatus | None, Query()] = None,
+    priority: Annotated[TaskPriority | None, Query()] = None,
+    sort: TaskSort = "-created_at",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    result = await run_in_threadpool(_list_tasks, user_id, status, priority, sort, page, page_size)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.post(
+    "/api/tasks/bulk-complete",
+    response_model=BulkResult[int],
+    responses=error_responses(400, 401, 422),
+)
+async def bulk_complete_tasks(body: BulkRequest[IntId], user_id: CurrentUser) -> Response:
+    result = await run_in_threadpool(_bulk_complete_tasks, user_id, body.ids)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.get("/api/tasks/search", response_model=Page[TaskPublic], responses=error_responses(401, 422))
+async def search_tasks(
+    q: Annotated[SafeText, Query(min_length=1, max_length=256)],
+    user_id: CurrentUser,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    result = await run_in_threadpool(_search_tasks, user_id, q, page, page_size)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.get("/api/tasks/stats", response_model=TaskStatusStats, responses=error_responses(401))
+async def stats_tasks(user_id: CurrentUser) -> Response:
+    result = await run_in_threadpool(_stats_tasks, user_id)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.get("/api/tasks/{task_id}", response_model=TaskPublic, responses=error_responses(401, 404, 422))
+async def get_task(task_id: IntId, user_id: CurrentUser) -> Response:
+    result = await run_in_threadpool(_get_task, user_id, task_id)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.patch(
+    "/api/tasks/{task_id}",
+    response_model=TaskPublic,
+    responses=error_responses(400, 401, 404, 422),
+)
+async def update_task(task_id: IntId, data: TaskUpdate, user_id: CurrentUser) -> Response:
+    result = await run_in_threadpool(_update_task, user_id, task_id, data)
+    # Built and checked as response_model in the worker; serialised once here, not re-validated.
+    return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+
+
+@router.delete("/api/tasks/{task_id}", status_code=204, responses=error_responses(401, 404, 422))
+async def delete_task(task_id: IntId, user_id: CurrentUser) -> Response:
+    await run_in_threadpool(_delete_task, user_id, task_id)
+    return Response(status_code=204)

@@ -1,0 +1,298 @@
+"""Fixtures: one app for the session, empty tables per test, callers with tokens, makers of valid rows.
+
+The suite runs on SQLite by default and on any database ``DATABASE_URL`` names (PostgreSQL too).
+"""
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, select
+
+os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{Path(tempfile.mkdtemp()) / 'test.db'}")
+
+#: Valid JSON values of each field, by resource: the ``n``-th of every field make one valid row.
+SAMPLES: dict[str, dict[str, list[Any]]] = {
+    "Task": {
+        "title": [
+            "title-0", "title-1", "title-2", "title-3", "title-4", "title-5", "title-6", "title-7", "title-8",
+            "title-9", "title-10", "title-11",
+        ],
+        "description": [
+            "description-0", "description-1", "description-2", "description-3", "description-4",
+            "description-5", "description-6", "description-7", "description-8", "description-9",
+            "description-10", "description-11",
+        ],
+        "status": [
+            "pending", "in_progress", "completed", "pending", "in_progress", "completed", "pending",
+            "in_progress", "completed", "pending", "in_progress", "completed",
+        ],
+        "priority": [
+            "low", "normal", "high", "urgent", "low", "normal", "high", "urgent", "low", "normal", "high",
+            "urgent",
+        ],
+        "due_date": [
+            "2024-01-01T00:00:00+00:00", "2024-01-01T01:00:00+00:00", "2024-01-01T02:00:00+00:00",
+            "2024-01-01T03:00:00+00:00", "2024-01-01T04:00:00+00:00", "2024-01-01T05:00:00+00:00",
+            "2024-01-01T06:00:00+00:00", "2024-01-01T07:00:00+00:00", "2024-01-01T08:00:00+00:00",
+            "2024-01-01T09:00:00+00:00", "2024-01-01T10:00:00+00:00", "2024-01-01T11:00:00+00:00",
+        ],
+        "tags": [
+            ["tags-0"], ["tags-1"], ["tags-2"], ["tags-3"], ["tags-4"], ["tags-5"], ["tags-6"], ["tags-7"],
+            ["tags-8"], ["tags-9"], ["tags-10"], ["tags-11"],
+        ],
+    },
+    "Comment": {
+        "body": [
+            "body-0", "body-1", "body-2", "body-3", "body-4", "body-5", "body-6", "body-7", "body-8",
+            "body-9", "body-10", "body-11",
+        ],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A user: the id the API sees and the headers that prove it."""
+
+    id: str
+    headers: dict[str, str]
+
+
+def sign(claims: dict[str, Any], *, secret: str | None = None, algorithm: str | None = None) -> str:
+    """A JWT with ``claims``, signed with the app's secret unless told otherwise."""
+    from app.config import settings
+
+    return jwt.encode(claims, secret or settings.jwt_secret, algorithm=algorithm or settings.jwt_algorithm)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+#: Credentials every endpoint refuses with a 401.
+BAD_TOKENS = (
+    "no header",
+    "another scheme",
+    "malformed",
+    "bad signature",
+    "expired",
+    "alg none",
+    "no sub",
+)
+
+
+def bad_headers(kind: str) -> dict[str, str]:
+    """Headers of ``kind`` (one of ``BAD_TOKENS``): each must be refused with a 401."""
+    claims: dict[str, Any] = {"sub": "alice"}
+    if kind == "no header":
+        return {}
+    if kind == "another scheme":
+        return {"Authorization": f"Basic {sign(claims)}"}
+    if kind == "malformed":
+        return bearer("not.a.token")
+    if kind == "bad signature":
+        return bearer(sign(claims, secret=secrets.token_urlsafe(48)))
+    if kind == "expired":
+        return bearer(sign(claims | {"exp": datetime.now(UTC) - timedelta(minutes=5)}))
+    if kind == "alg none":
+        return bearer(jwt.encode(claims, "", algorithm="none"))
+    if kind == "no sub":
+        return bearer(sign({"name": "alice"}))
+    raise ValueError(kind)
+
+
+def error_of(response: Response, status: int) -> Any:
+    """The error ``response`` carries, checked against this backend's envelope (FastAPI's ``detail``).
+
+    Returns the message, or for a 422 the list of field errors (``type``, ``loc``, ``msg``).
+    """
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"detail"}, body
+    detail = body["detail"]
+    if status == 422:
+        assert isinstance(detail, list) and detail, body
+        assert all({"type", "loc", "msg"} <= set(item) for item in detail), body
+    else:
+        assert isinstance(detail, str) and detail, body
+    if status == 401:
+        assert response.headers.get("WWW-Authenticate") == "Bearer"
+    for leak in ("Traceback", "SELECT ", "INSERT ", "UPDATE ", "DELETE ", "sqlalchemy", "psycopg"):
+        assert leak not in response.text, response.text
+    return detail
+
+
+def refused(response: Response, name: str) -> None:
+    """``response`` is a 422 that blames ``name`` (a body field or a query parameter)."""
+    errors = error_of(response, 422)
+    assert any(name in item["loc"] for item in errors), errors
+
+
+def stored(model: type[SQLModel], public: type[SQLModel], row_id: Any) -> dict[str, Any] | None:
+    """The row with ``row_id`` as the API would show it, read straight from the database (even when
+    the API hides it), or None."""
+    from app.database import engine
+
+    with Session(engine) as session:
+        row = session.get(model, UUID(row_id) if isinstance(row_id, str) else row_id)
+        return None if row is None else public.model_validate(row).model_dump(mode="json")
+
+
+def count(model: type[SQLModel], *where: Any) -> int:
+    """Rows of ``model``'s table (matching ``where``), straight from the database."""
+    from app.database import engine
+
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def same(a: Any, b: Any) -> bool:
+    """JSON values equal as the API means them: datetimes by instant, decimals by value."""
+    if isinstance(a, str) and isinstance(b, str) and a != b:
+        try:
+            left, right = datetime.fromisoformat(a), datetime.fromisoformat(b)
+            if left.tzinfo is not None and right.tzinfo is not None:
+                return left == right
+        except ValueError:
+            pass
+        try:
+            return Decimal(a) == Decimal(b)
+        except (InvalidOperation, ValueError):
+            return False
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return float(a) == float(b)
+    if isinstance(a, str) and isinstance(b, int | float) and not isinstance(b, bool):
+        try:
+            return Decimal(a) == Decimal(str(b))
+        except InvalidOperation:
+            return False
+    return bool(a == b)
+
+
+def sort_key(value: Any) -> Any:
+    """How the database orders a JSON value: instants, numbers, then text as is."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return moment
+        except ValueError:
+            pass
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    return value
+
+
+@pytest.fixture(scope="session")
+def app_client() -> Iterator[TestClient]:
+    from app.main import app
+
+    with TestClient(app) as test_client:  # runs the lifespan: missing tables are created
+        yield test_client
+
+
+@pytest.fixture
+def client(app_client: TestClient) -> TestClient:
+    """The app, every table emptied first."""
+    from app.database import engine
+
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return app_client
+
+
+@pytest.fixture
+def alice() -> Caller:
+    return Caller("alice", bearer(sign({"sub": "alice"})))
+
+
+@pytest.fixture
+def bob() -> Caller:
+    return Caller("bob", bearer(sign({"sub": "bob"})))
+
+
+class Maker:
+    """Valid rows written straight to the database, returned as the API shows them.
+
+    ``n`` picks the sample values (rows made with different ``n`` differ in every field); rows
+    are stamped one second apart, in the order they are made.
+    """
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def _stamp(self) -> datetime:
+        self.made += 1
+        return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=self.made)
+
+    def _next(self, n: int | None) -> int:
+        return self.made + 4 if n is None else n
+
+    def task(self, owner: Caller | None = None, n: int | None = None, **values: Any) -> dict[str, Any]:
+        """A Task owned by ``owner``."""
+        from app.database import engine
+        from app.models.task import Task
+        from app.schemas.task import TaskPublic
+
+        index = self._next(n)
+        samples = SAMPLES["Task"]
+        data = {name: choices[index % len(choices)] for name, choices in samples.items()} | values
+        extra: dict[str, Any] = {}
+        extra["user_id"] = (owner or Caller("alice", {})).id
+        extra["created_at"] = extra["updated_at"] = self._stamp()
+        with Session(engine) as session:
+            row = Task.model_validate(data, update=extra)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return TaskPublic.model_validate(row).model_dump(mode="json")
+
+    def comment(
+        self,
+        owner: Caller | None = None,
+        parent: dict[str, Any] | None = None,
+        n: int | None = None,
+        **values: Any,
+    ) -> dict[str, Any]:
+        """A Comment owned by ``owner``, under ``parent`` (made when not given)."""
+        from app.database import engine
+        from app.models.comment import Comment
+        from app.schemas.comment import CommentPublic
+
+        index = self._next(n)
+        if parent is None:
+            parent = self.task(owner)
+        samples = SAMPLES["Comment"]
+        data = {name: choices[index % len(choices)] for name, choices in samples.items()} | values
+        extra: dict[str, Any] = {}
+        extra["user_id"] = (owner or Caller("alice", {})).id
+        extra["task_id"] = parent["id"]
+        extra["created_at"] = extra["updated_at"] = self._stamp()
+        with Session(engine) as session:
+            row = Comment.model_validate(data, update=extra)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return CommentPublic.model_validate(row).model_dump(mode="json")
+
+
+@pytest.fixture
+def make(client: TestClient) -> Maker:
+    return Maker()

@@ -1,0 +1,417 @@
+"""The renderer, fast: determinism, the golden tree, well-formed output, hostile text, overrides, writes."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Cli
+from skillrunner.contract import Contract, parse_contract
+from skillrunner.conventions import Conventions
+from skillrunner.errors import ContractError, RenderError
+from skillrunner.render import implement, render_backend
+from skillrunner.resources import packaged_dir
+from skillrunner.skills import resolve_skill
+
+TESTS = Path(__file__).resolve().parent
+EXAMPLE = packaged_dir("examples") / "specs" / "api" / "task-crud.md"
+#: Every contract the renderer is proved on: the example and each one under tests/contracts/.
+SOURCES = {EXAMPLE.stem: EXAMPLE} | {p.stem: p for p in sorted((TESTS / "contracts").glob("*.md"))}
+SKILLS = sorted(p.name for p in packaged_dir("skills").iterdir() if (p / "conventions.yaml").is_file())
+GOLDEN = TESTS / "golden" / "task-crud"
+_DIFF_LINES = 80  # per file, so one bad template does not bury the others
+
+
+def _contract(source: Path) -> Contract:
+    """``source`` read as ``specs/api/<feature>.md`` of a project, so output names it the same way."""
+    contract, findings = parse_contract(source.read_text(encoding="utf-8"), f"specs/api/{source.stem}.md")
+    assert contract is not None, "\n".join(map(str, findings))
+    return contract
+
+
+def _conventions(skill: str = "backend-builder") -> Conventions:
+    return resolve_skill(skill).conventions
+
+
+def _project(tmp_path: Path, source: Path = EXAMPLE, *, text: str | None = None) -> Path:
+    """A project folder holding one contract at ``specs/api/<feature>.md``."""
+    api = tmp_path / "specs" / "api"
+    api.mkdir(parents=True, exist_ok=True)
+    (api / source.name).write_text(source.read_text(encoding="utf-8") if text is None else text,
+                                   encoding="utf-8")
+    return tmp_path
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (POSIX path -> bytes), caches aside."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _constants(files: dict[str, str]) -> set[str]:
+    """Every string constant of every generated module (implicitly joined pieces count as one)."""
+    found: set[str] = set()
+    for path, text in files.items():
+        if path.endswith(".py"):
+            found |= {n.value for n in ast.walk(ast.parse(text, path))
+                      if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return found
+
+
+# --- determinism -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_rendering_twice_gives_the_same_files_in_the_same_order(name: str) -> None:
+    first = render_backend(_contract(SOURCES[name]), _conventions())
+    second = render_backend(_contract(SOURCES[name]), _conventions())
+    assert list(first) == sorted(first), "render_backend must return its files sorted by path"
+    assert list(first) == list(second)
+    assert first == second
+
+
+def test_implement_in_two_places_writes_byte_identical_trees(tmp_path: Path) -> None:
+    here = _project(tmp_path / "here")
+    there = _project(tmp_path / "somewhere" / "else" / "entirely")
+    implement(project=here, feature="task-crud")
+    implement(project=there, feature="task-crud")
+    left, right = _tree(here / "backend"), _tree(there / "backend")
+    assert left, "implement wrote nothing"
+    assert left == right
+
+
+_DIGEST = """
+import hashlib, json, sys
+from pathlib import Path
+from skillrunner.contract import parse_contract
+from skillrunner.errors import SkillrunnerError
+from skillrunner.render import render_backend
+from skillrunner.skills import resolve_skill
+
+def digest(source):
+    contract, _ = parse_contract(source.read_text(encoding="utf-8"), f"specs/api/{source.stem}.md")
+    try:
+        files = render_backend(contract, resolve_skill("backend-builder").conventions)
+    except SkillrunnerError as exc:  # a contract the renderer fails on is another test's failure
+        return f"error: {exc}"
+    return hashlib.sha256(json.dumps(files).encode()).hexdigest()
+
+if __name__ == "__main__":
+    print(json.dumps({source.stem: digest(source) for source in map(Path, sys.argv[1:])}))
+"""
+
+
+def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    seed = "4243" if os.environ.get("PYTHONHASHSEED") == "4242" else "4242"
+    done = subprocess.run([sys.executable, "-c", _DIGEST, *map(str, SOURCES.values())], cwd=tmp_path,
+                          env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    here: dict[str, Any] = {}
+    exec(_DIGEST, here)  # the same code in this process, under this process's hash seed
+    ours = {name: here["digest"](source) for name, source in SOURCES.items()}
+    assert json.loads(done.stdout) == ours
+
+
+# --- the golden tree ---------------------------------------------------------------------------------------
+
+
+def _write_golden(folder: Path, files: dict[str, str]) -> None:
+    for stale in set(_tree(folder)) - set(files) if folder.is_dir() else ():
+        (folder / stale).unlink()
+    for rel, text in files.items():
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text.encode("utf-8"))
+    for empty in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(empty.iterdir()):
+            empty.rmdir()
+
+
+def _golden_problems(folder: Path, files: dict[str, str]) -> list[str]:
+    golden = {rel: data.decode("utf-8") for rel, data in _tree(folder).items()} if folder.is_dir() else {}
+    problems = [f"rendered but not in the golden tree: {rel}" for rel in sorted(set(files) - set(golden))]
+    problems += [f"in the golden tree but no longer rendered: {rel}"
+                 for rel in sorted(set(golden) - set(files))]
+    for rel in sorted(set(files) & set(golden)):
+        if files[rel] != golden[rel]:
+            diff = list(difflib.unified_diff(golden[rel].splitlines(keepends=True),
+                                             files[rel].splitlines(keepends=True),
+                                             f"golden/{rel}", f"rendered/{rel}", n=2))
+            shown = "".join(diff[:_DIFF_LINES]) + (f"... {len(diff) - _DIFF_LINES} more diff lines\n"
+                                                   if len(diff) > _DIFF_LINES else "")
+            problems.append(shown.rstrip("\n"))
+    return problems
+
+
+def test_task_crud_with_backend_builder_matches_the_golden_tree(update_golden: bool) -> None:
+    files = render_backend(_contract(EXAMPLE), _conventions("backend-builder"))
+    if update_golden:
+        _write_golden(GOLDEN, files)
+    problems = _golden_problems(GOLDEN, files)
+    assert not problems, ("the render of task-crud differs from tests/golden/task-crud/ (if the change is "
+                          "meant, refresh with: pytest tests/test_render.py --update-golden)\n\n"
+                          + "\n\n".join(problems))
+
+
+def test_golden_problems_are_reported_file_by_file(tmp_path: Path) -> None:
+    _write_golden(tmp_path, {"a.py": "x = 1\n", "b/c.py": "", "gone.py": "old\n"})
+    problems = _golden_problems(tmp_path, {"a.py": "x = 2\n", "b/c.py": "", "new.py": "y\n"})
+    assert problems[0] == "rendered but not in the golden tree: new.py"
+    assert problems[1] == "in the golden tree but no longer rendered: gone.py"
+    assert "--- golden/a.py" in problems[2] and "-x = 1" in problems[2] and "+x = 2" in problems[2]
+    assert len(problems) == 3
+    _write_golden(tmp_path, {"a.py": "x = 2\n"})
+    assert _tree(tmp_path) == {"a.py": b"x = 2\n"}, "refreshing must remove stale files and empty folders"
+
+
+# --- every generated file is well formed -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("skill", SKILLS)
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_every_generated_file_is_well_formed(name: str, skill: str) -> None:
+    files = render_backend(_contract(SOURCES[name]), _conventions(skill))
+    assert any(p.endswith(".py") for p in files)
+    for path, text in files.items():
+        parts = path.split("/")
+        assert not path.startswith("/") and "\\" not in path and ".." not in parts and "" not in parts, path
+        assert text == "" or text.endswith("\n"), f"{path} does not end with a newline"
+        assert "\r" not in text and not any(line != line.rstrip() for line in text.splitlines()), \
+            f"{path} has trailing whitespace or CR"
+        if path.endswith(".py"):
+            compile(text, path, "exec", dont_inherit=True)
+        elif path.endswith(".toml"):
+            tomllib.loads(text)
+        elif path.endswith(".ini"):
+            parser = configparser.ConfigParser()
+            parser.read_string(text, path)
+            if parser.has_section("alembic"):  # alembic interpolates %(here)s in its own section
+                for key in parser["alembic"]:
+                    parser.get("alembic", key, vars={"here": "/x"})
+
+
+# --- hostile free text --------------------------------------------------------------------------------------
+
+HOSTILE = '""" \'\'\' \\ {{ 7*7 }} {% raw %} {% endraw %} \'); import os; os.system("x") # %(here)s ${x}'
+_HOSTILE_CONTRACT = r"""---
+feature: hostile
+title: <<TITLE>>
+auth: jwt
+---
+
+Prose <<HOSTILE>>
+and a second line with \n and \\ in it, and <script>alert(1)</script>.
+
+## Resource: Note
+
+<<HOSTILE>>
+
+- table: notes
+
+| Field | Type   | Required | Default                | Constraints                      | Description      |
+|-------|--------|----------|------------------------|----------------------------------|------------------|
+| body  | text   | yes      |                        | max_length=500                   | Body <<HOSTILE>> |
+| code  | string | no       | "{{ 7*7 }} C:\temp"    | pattern='^[^"]*$', max_length=40 | Code \| '''      |
+| label | string | no       |                        | pattern="^\w+\\\d'?$"            | Label            |
+
+### Endpoints
+
+| Method | Path            | Operation                   | Success        | Errors   |
+|--------|-----------------|-----------------------------|----------------|----------|
+| POST   | /api/notes      | create                      | 201 Note       | 401, 422 |
+| GET    | /api/notes      | list(filter: code; sort: label) | 200 Page[Note] | 401, 422 |
+| GET    | /api/notes/find | search(body, code)          | 200 Page[Note] | 401, 422 |
+| GET    | /api/notes/{id} | get                         | 200 Note       | 401, 404 |
+"""
+
+
+def _hostile_text() -> str:
+    return (_HOSTILE_CONTRACT.replace("<<TITLE>>", json.dumps("Title " + HOSTILE))
+            .replace("<<HOSTILE>>", HOSTILE))
+
+
+@pytest.mark.parametrize("skill", SKILLS)
+def test_hostile_free_text_lands_literally_and_compiles(tmp_path: Path, skill: str) -> None:
+    contract, findings = parse_contract(_hostile_text(), "specs/api/hostile.md")
+    assert contract is not None, "\n".join(map(str, findings))
+    note = contract.resources[0]
+    assert contract.title == "Title " + HOSTILE and HOSTILE in contract.description
+    files = render_backend(contract, _conventions(skill))
+    for path, text in files.items():
+        if path.endswith(".py"):
+            tree = ast.parse(text, path)  # a syntax error here is an injection
+            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                     and isinstance(n.func, ast.Attribute) and n.func.attr == "system"]
+            assert not calls, f"{path} calls os.system: contract text became code"
+    constants = _constants(files)
+    expected = {
+        "the title": contract.title,
+        "the description": contract.description,
+        "Note.body's description": HOSTILE.join(["Body ", ""]),
+        "Note.code's description": "Code | '''",
+        "Note.code's default": "{{ 7*7 }} C:\\temp",
+        "Note.code's pattern": '^[^"]*$',
+        "Note.label's pattern": "^\\w+\\\\\\d'?$",
+    }
+    code = note.field("code")
+    assert code is not None and code.default == expected["Note.code's default"]
+    missing = {what: text for what, text in expected.items() if text not in constants}
+    assert not missing, f"not found as a literal in the generated code: {missing}"
+    readme = next(text for path, text in files.items() if path.endswith("README.md"))
+    assert contract.title in readme, "the README must show the title as written, not evaluated"
+
+
+def test_hostile_contract_backend_imports_and_keeps_the_text(tmp_path: Path) -> None:
+    """The rendered app itself (imported in a subprocess) serves the title and descriptions as written."""
+    project = tmp_path / "project"
+    (project / "specs" / "api").mkdir(parents=True)
+    (project / "specs" / "api" / "hostile.md").write_text(_hostile_text(), encoding="utf-8")
+    result = implement(project=project, feature="hostile")
+    script = ("import json, sys; sys.path.insert(0, '.'); from app.main import app; "
+              "print(json.dumps(app.openapi()))")
+    env = {**os.environ, "JWT_SECRET": "k" * 48, "DATABASE_URL": "sqlite://"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=result.root, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    spec = json.loads(done.stdout)
+    assert spec["info"]["title"] == "Title " + HOSTILE
+    assert HOSTILE in spec["info"]["description"]
+    dumped = json.dumps(spec)
+    assert json.dumps("Body " + HOSTILE) in dumped, "the field description is lost in the OpenAPI schema"
+    assert json.dumps('^[^"]*$') in dumped, "the pattern is lost in the OpenAPI schema"
+
+
+# --- project templates override packaged ones --------------------------------------------------------------
+
+
+def test_a_project_template_overrides_the_packaged_one(tmp_path: Path) -> None:
+    contract, conv = _contract(EXAMPLE), _conventions()
+    packaged = render_backend(contract, conv, project=tmp_path)
+    override = tmp_path / "templates" / "backend" / "README.md.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text("# {{ title }}\n\nOur own README for {{ contract.feature }}.\n", encoding="utf-8")
+    ours = render_backend(contract, conv, project=tmp_path)
+    readme = conv.path("readme")
+    assert ours[readme] == "# Task management API\n\nOur own README for task-crud.\n"
+    ours.pop(readme)
+    packaged_readme = packaged.pop(readme)
+    assert ours == packaged, "only the overridden file may change"
+    assert render_backend(contract, conv)[readme] == packaged_readme, "an override must stay in its project"
+
+
+def test_implement_uses_the_project_override(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    override = project / "templates" / "backend" / "requirements.txt.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text("fastapi==0.0.0-pinned-by-us\n", encoding="utf-8")
+    result = implement(project=project, feature="task-crud")
+    assert (result.root / "requirements.txt").read_text(encoding="utf-8") == "fastapi==0.0.0-pinned-by-us\n"
+
+
+def test_a_broken_project_template_is_a_render_error_and_writes_nothing(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    override = project / "templates" / "backend" / "config.py.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text('"""Config."""\n{% if %}\n', encoding="utf-8")
+    before = _tree(project)
+    with pytest.raises(RenderError) as caught:
+        implement(project=project, feature="task-crud")
+    assert "config.py.j2" in str(caught.value) and caught.value.line == 2
+    assert _tree(project) == before
+
+
+# --- a contract error writes nothing; a rerun updates what changed ------------------------------------------
+
+_ADDED_FIELD = "| estimate    | integer | no | | ge=0, le=1000 | Hours of work |"
+
+
+def _with_estimate(text: str) -> str:
+    changed = re.sub(r"^(\| tags .*\|)$", lambda m: m.group(1) + "\n" + _ADDED_FIELD, text, count=1,
+                     flags=re.MULTILINE)
+    assert changed != text
+    return changed
+
+
+def _broken(text: str) -> str:
+    changed = text.replace("| title       | string ", "| title       | strng  ", 1)
+    assert changed != text
+    return changed
+
+
+def test_a_contract_error_writes_nothing_in_a_new_project(tmp_path: Path) -> None:
+    project = _project(tmp_path, text=_broken(EXAMPLE.read_text(encoding="utf-8")))
+    before = _tree(project)
+    with pytest.raises(ContractError) as caught:
+        implement(project=project, feature="task-crud")
+    assert any("strng" in f.message for f in caught.value.findings)
+    assert _tree(project) == before
+
+
+def test_a_contract_error_leaves_an_existing_backend_untouched(project: Path, cli: Cli) -> None:
+    _project(project)
+    cli("implement", "task-crud")
+    before = _tree(project)
+    contract = project / "specs" / "api" / "task-crud.md"
+    contract.write_text(_broken(contract.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ContractError):
+        implement(project=project, feature="task-crud")
+    result = cli("implement", "task-crud", expect=1)
+    where = re.search(r"specs/api/task-crud\.md:\d+:\d+: error: unknown type 'strng'", result.output)
+    assert where, result.output
+    assert "Traceback" not in result.output
+    after = _tree(project)
+    after.pop("specs/api/task-crud.md")
+    before.pop("specs/api/task-crud.md")
+    assert after == before
+
+
+def test_a_rerun_after_a_contract_change_updates_only_what_changed(project: Path, cli: Cli) -> None:
+    _project(project)
+    first = json.loads(cli("implement", "task-crud", "--json").output)
+    assert first["ok"] and first["created"] and not first["updated"]
+    config_before = (project / "backend" / "app" / "config.py").read_bytes()
+
+    contract_file = project / "specs" / "api" / "task-crud.md"
+    contract_file.write_text(_with_estimate(contract_file.read_text(encoding="utf-8")), encoding="utf-8")
+    second = json.loads(cli("implement", "task-crud", "--json").output)
+    assert second["ok"] and not second["created"] and not second["conflicts"]
+    assert "backend/app/models/task.py" in second["updated"]
+    assert "backend/app/schemas/task.py" in second["updated"]
+    assert "backend/alembic/versions/0001_initial.py" in second["updated"]
+    assert "backend/app/config.py" in second["unchanged"]
+    assert set(second["updated"]) | set(second["unchanged"]) | set(second["merged"]) == set(first["created"])
+    assert (project / "backend" / "app" / "config.py").read_bytes() == config_before
+
+    contract, _ = parse_contract(contract_file.read_text(encoding="utf-8"), "specs/api/task-crud.md")
+    assert contract is not None
+    expected = render_backend(contract, _conventions(), project=project)
+    on_disk = {rel: data.decode("utf-8") for rel, data in _tree(project / "backend").items()}
+    assert on_disk == expected, "the tree on disk is not the render of the changed contract"
+    assert "estimate" in expected["app/models/task.py"]
+
+    third = cli("implement", "task-crud").output
+    assert "0 created, 0 updated" in third, third
+
+
+def test_implement_reports_paths_relative_to_the_project(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    result = implement(project=project, feature="task-crud")
+    rendered = render_backend(_contract(EXAMPLE), _conventions(), project=project)
+    assert result.root == project / "backend" and result.app == "app.main:app"
+    assert list(result.created) == sorted(f"backend/{rel}" for rel in rendered)
+    assert not (result.updated or result.unchanged or result.merged or result.conflicts)
+    again = implement(project=project, feature="task-crud", dry_run=True)
+    assert again.unchanged == result.created and not again.created
+
