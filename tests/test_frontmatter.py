@@ -66,3 +66,9 @@ def test_any_bytes_give_a_document_never_an_exception(raw: bytes) -> None:
     doc = parse_document(raw, "SKILL.md")
     assert doc.data is None or isinstance(doc.data, dict)
     assert all(f.line >= 1 and f.col >= 1 for f in doc.findings)
+
+
+def test_a_lone_surrogate_is_a_finding() -> None:
+    doc = parse_document("---\nname: a\ndescription: x\ud800\n---\n", "SKILL.md")
+    assert doc.data is None
+    assert [(f.line, f.col, f.code) for f in doc.findings] == [(3, 15, "encoding")]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from skillrunner.plan import plan
     from skillrunner.records import write_adr, write_phr
     from skillrunner.render import implement, render_backend
+    from skillrunner.scaffold import create_crud, crud_contract
     from skillrunner.skills import Skill, SkillChoice, discover_skills, find_skill, load_skill, resolve_skill
     from skillrunner.specify import specify
     from skillrunner.tasks import check_tasks, tasks
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
 # Names load on first use, so `skillrunner --version` and a single command import only what they need.
 _EXPORTS: dict[str, str] = {
+    "create_crud": "skillrunner.scaffold",
+    "crud_contract": "skillrunner.scaffold",
     "build_prompt": "skillrunner.agents",
     "catalog": "skillrunner.agents",
     "init_project": "skillrunner.agents",
@@ -121,6 +124,8 @@ __all__ = [
     "catalog",
     "check_contract",
     "check_tasks",
+    "create_crud",
+    "crud_contract",
     "discover_skills",
     "find_contract",
     "find_skill",

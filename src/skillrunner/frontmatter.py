@@ -111,6 +111,13 @@ def parse_document(raw: str | bytes, path: str) -> Document:
                                 "quote values that contain ': ' or start with a special character",
                                 "yaml"))
         return Document(path, text, None, {}, body, body_line, True, tuple(findings))
+    except UnicodeEncodeError as exc:
+        # The C loader reads UTF-8 bytes; a lone surrogate in a str cannot become one.
+        before = yaml_text[: exc.start]
+        findings.append(Finding(path, before.count("\n") + 2, exc.start - (before.rfind("\n") + 1) + 1,
+                                "error", "frontmatter holds a lone surrogate, which is not text",
+                                "save the file as UTF-8 text", "encoding"))
+        return Document(path, text, None, {}, body, body_line, True, tuple(findings))
     except RecursionError:
         findings.append(Finding(path, 2, 1, "error", "frontmatter nests too deeply",
                                 "flatten the YAML", "yaml"))
