@@ -113,6 +113,21 @@ def test_openapi_comparison_names_every_mismatch(tmp_path: Path) -> None:
     assert not any("`GET /api/notebooks/{id}` is in the contract" in f.message for f in got)
 
 
+def test_builtin_auth_brings_its_three_endpoints(tmp_path: Path) -> None:
+    contract, findings = parse_contract(CONTRACT.replace("auth: jwt", "auth: builtin"), "specs/api/notes.md")
+    assert contract is not None, findings
+    root = tmp_path / "backend"
+    _app(root)
+    main = root / "app/main.py"
+    main.write_text(main.read_text(encoding="utf-8") + (
+        '\n\n@app.post("/api/auth/register")\nasync def register() -> None:\n    return None\n'
+        '\n\n@app.get("/api/auth/me")\nasync def me() -> None:\n    return None\n'), encoding="utf-8")
+    messages = {f.message for f in compare_openapi(contract, app_openapi(root=root, app="app.main:app"),
+                                                   project=tmp_path)}
+    assert "`auth: builtin` but the app does not serve `POST /api/auth/login`" in messages
+    assert not any("/api/auth/register" in m or "/api/auth/me" in m for m in messages)
+
+
 def test_app_that_does_not_import_is_reported(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app/main.py").write_text("raise SystemExit('JWT_SECRET is a placeholder')\n",

@@ -23,6 +23,7 @@ from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
 
 __all__ = ["VerifyReport", "app_openapi", "compare_openapi", "verify"]
 
+_BUILTIN_AUTH = (("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/auth/me"))
 _INPUT = re.compile(r"^\*\*Input\*\*: (?P<text>.*)$", re.MULTILINE)
 _SECRET = "skillrunner-verify-secret-0123456789abcdef-0123"
 _DUMP = r"""
@@ -181,6 +182,13 @@ def compare_openapi(contract: Contract, dump: dict[str, Any], *, project: Path,
                                      "but the app does not serve it", implement, "openapi-missing-endpoint"))
                 continue
             findings += _compare_operation(contract, res, ep, ops[key][1], spec)
+    if contract.auth == "builtin":
+        # auth: builtin brings these three with it (WIRE.md); the contract does not list them.
+        named |= set(_BUILTIN_AUTH)
+        for method, route in _BUILTIN_AUTH:
+            if (method, route) not in ops:
+                findings.append(_err(contract.path, 1, f"`auth: builtin` but the app does not serve "
+                                     f"`{method} {route}`", implement, "openapi-missing-endpoint"))
     for key, (path, _) in sorted(ops.items()):
         if key in named:
             continue
