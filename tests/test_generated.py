@@ -34,6 +34,7 @@ from skillrunner.render import implement
 from skillrunner.resources import packaged_dir
 from skillrunner.skills import resolve_skill
 from skillrunner.verify import app_openapi, compare_openapi
+from test_render import HOSTILE, hostile_contract_text
 
 pytestmark = pytest.mark.slow
 
@@ -199,6 +200,19 @@ def test_openapi_matches_the_contract(backend: Backend) -> None:
     assert info["title"] == backend.contract.title
     assert info["version"] == backend.contract.version
     assert info.get("description", "") == backend.contract.description
+
+
+def test_hostile_free_text_reaches_the_openapi_schema_as_written(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "specs" / "api").mkdir(parents=True)
+    (project / "specs" / "api" / "hostile.md").write_text(hostile_contract_text(), encoding="utf-8")
+    result = implement(project=project, feature="hostile", skill=SKILL)
+    spec = app_openapi(root=result.root, app=result.app)["openapi"]
+    assert spec["info"]["title"] == "Title " + HOSTILE
+    assert HOSTILE in spec["info"]["description"]
+    dumped = json.dumps(spec)
+    assert json.dumps("Body " + HOSTILE) in dumped, "a field description is not in the schema as written"
+    assert json.dumps('^[^"]*$') in dumped, "a pattern is not in the schema as written"
 
 
 # --- schemathesis -------------------------------------------------------------------------------------------

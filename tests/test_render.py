@@ -237,14 +237,15 @@ and a second line with \n and \\ in it, and <script>alert(1)</script>.
 """
 
 
-def _hostile_text() -> str:
+def hostile_contract_text() -> str:
+    """The hostile contract (test_generated.py renders it too, to check the running app's OpenAPI)."""
     return (_HOSTILE_CONTRACT.replace("<<TITLE>>", json.dumps("Title " + HOSTILE))
             .replace("<<HOSTILE>>", HOSTILE))
 
 
 @pytest.mark.parametrize("skill", SKILLS)
 def test_hostile_free_text_lands_literally_and_compiles(tmp_path: Path, skill: str) -> None:
-    contract, findings = parse_contract(_hostile_text(), "specs/api/hostile.md")
+    contract, findings = parse_contract(hostile_contract_text(), "specs/api/hostile.md")
     assert contract is not None, "\n".join(map(str, findings))
     note = contract.resources[0]
     assert contract.title == "Title " + HOSTILE and HOSTILE in contract.description
@@ -271,26 +272,6 @@ def test_hostile_free_text_lands_literally_and_compiles(tmp_path: Path, skill: s
     assert not missing, f"not found as a literal in the generated code: {missing}"
     readme = next(text for path, text in files.items() if path.endswith("README.md"))
     assert contract.title in readme, "the README must show the title as written, not evaluated"
-
-
-def test_hostile_contract_backend_imports_and_keeps_the_text(tmp_path: Path) -> None:
-    """The rendered app itself (imported in a subprocess) serves the title and descriptions as written."""
-    project = tmp_path / "project"
-    (project / "specs" / "api").mkdir(parents=True)
-    (project / "specs" / "api" / "hostile.md").write_text(_hostile_text(), encoding="utf-8")
-    result = implement(project=project, feature="hostile")
-    script = ("import json, sys; sys.path.insert(0, '.'); from app.main import app; "
-              "print(json.dumps(app.openapi()))")
-    env = {**os.environ, "JWT_SECRET": "k" * 48, "DATABASE_URL": "sqlite://"}
-    done = subprocess.run([sys.executable, "-c", script], cwd=result.root, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    spec = json.loads(done.stdout)
-    assert spec["info"]["title"] == "Title " + HOSTILE
-    assert HOSTILE in spec["info"]["description"]
-    dumped = json.dumps(spec)
-    assert json.dumps("Body " + HOSTILE) in dumped, "the field description is lost in the OpenAPI schema"
-    assert json.dumps('^[^"]*$') in dumped, "the pattern is lost in the OpenAPI schema"
 
 
 # --- project templates override packaged ones --------------------------------------------------------------

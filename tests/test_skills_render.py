@@ -7,13 +7,17 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jwt
+import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from skillrunner.contract import Contract, load_contract, parse_contract
 from skillrunner.conventions import Conventions, load_conventions
@@ -28,6 +32,7 @@ SIXTH = TESTS / "skills" / "backend-features"
 TASK_CRUD = packaged_dir("examples") / "specs" / "api" / "task-crud.md"
 LIBRARY = TESTS / "contracts" / "library.md"
 SECRET = "s4-test-secret-" + "x" * 40
+POSTGRES_ENV = "SKILLRUNNER_TEST_POSTGRES_URL"
 
 #: The folder of each skill under test: the four seed skills besides backend-builder, and the sixth.
 FOLDERS = {
@@ -192,7 +197,7 @@ def test_the_sixth_skill_is_data_only_and_its_layout_is_new() -> None:
     assert sorted(p.name for p in SIXTH.iterdir()) == ["SKILL.md", "conventions.yaml"]
     sixth = _conventions("backend-features")
     shipped = [load_conventions(folder) for folder in sorted(SKILLS.iterdir()) if folder.is_dir()]
-    assert len(shipped) == 5
+    assert {Path(c.source).parent.name for c in shipped} >= set(FOLDERS) - {"backend-features"}
     for other in shipped:
         shared = {kind for kind, path in sixth.layout.items()
                   if path.endswith(".py") and other.layout.get(kind) == path}
@@ -560,3 +565,65 @@ def test_migration_matches_the_models(rendered_tree: tuple[str, Path]) -> None:
     assert upgrade.returncode == 0, upgrade.stderr
     check = _run([alembic, "check"], root, **url)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.fixture(scope="module", params=["backend-development", "backend-features"])
+def shelf_tree(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    skill: str = request.param
+    root = tmp_path_factory.mktemp(f"shelf-tree-{skill}")
+    return skill, _write(render_backend(_shelf(), _conventions(skill)), root)
+
+
+@pytest.mark.slow
+def test_generated_suite_covers_accounts_soft_delete_and_restrict(shelf_tree: tuple[str, Path]) -> None:
+    _, root = shelf_tree
+    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
+               DATABASE_URL=f"sqlite:///{root / 'suite.db'}")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+# --- PostgreSQL: a fresh database per test --------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty database on the server ``SKILLRUNNER_TEST_POSTGRES_URL`` names; dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set, but CI is: the PostgreSQL checks must run in CI")
+        pytest.skip(f"PostgreSQL checks need {POSTGRES_ENV}, e.g. "
+                    "postgresql+psycopg://user:password@127.0.0.1:5432/postgres")
+    url = make_url(base)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"skillrunner_s4_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_generated_suite_passes_on_postgres(rendered_tree: tuple[str, Path], postgres_url: str) -> None:
+    _, root = rendered_tree
+    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
+               DATABASE_URL=postgres_url)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_accounts_soft_delete_and_restrict_on_postgres(shelf_tree: tuple[str, Path],
+                                                      postgres_url: str) -> None:
+    _, root = shelf_tree
+    alembic = str(Path(sys.executable).parent / "alembic")
+    for step in (["upgrade", "head"], ["check"]):
+        done = _run([alembic, *step], root, DATABASE_URL=postgres_url)
+        assert done.returncode == 0, done.stdout + done.stderr
+    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
+               DATABASE_URL=postgres_url)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -209,3 +209,76 @@ def test_cli_verify_exit_code_and_github_format(tmp_path: Path, monkeypatch: pyt
     assert text.exit_code == 1
     assert "specs/notes/tasks.md:1:1: error: specs/notes/tasks.md does not exist" in text.stdout
     assert textwrap.dedent("verified notes (") in text.stderr
+
+
+TYPED = """\
+---
+feature: shop
+title: Shop
+auth: jwt
+---
+
+## Resource: Item
+
+- table: items
+
+| Field | Type             | Required | Default | Constraints                       | Description |
+|-------|------------------|----------|---------|-----------------------------------|-------------|
+| code  | string           | yes      |         | pattern="^[A-Z]{3}$", max_length=3 | Its code   |
+| price | decimal(8, 2)    | no       |         | ge=0                              | Its price   |
+| kind  | enum(new, used)  | no       | new     |                                   | Its kind    |
+| seen  | datetime         | no       |         |                                   | When seen   |
+
+### Endpoints
+
+| Method | Path       | Operation | Success  | Errors   |
+|--------|------------|-----------|----------|----------|
+| POST   | /api/items | create    | 201 Item | 401, 422 |
+"""
+
+
+def _typed_dump(properties: dict[str, object]) -> dict[str, object]:
+    body = {"$ref": "#/components/schemas/ItemCreate"}
+    op = {"requestBody": {"content": {"application/json": {"schema": body}}},
+          "responses": {"201": {"description": "ok"}}}
+    create = {"type": "object", "properties": properties}
+    schemas = {"ItemCreate": create}
+    spec = {"paths": {"/api/items": {"post": op}}, "components": {"schemas": schemas}}
+    return {"openapi": spec, "routes": []}
+
+
+def test_openapi_comparison_checks_each_fields_type_and_constraints(tmp_path: Path) -> None:
+    contract, findings = parse_contract(TYPED, "specs/api/shop.md")
+    assert contract is not None, findings
+    right = {
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$", "maxLength": 3},
+        "price": {"anyOf": [{"anyOf": [{"type": "number", "minimum": 0.0}, {"type": "string"}]},
+                            {"type": "null"}]},
+        "kind": {"anyOf": [{"$ref": "#/components/schemas/Kind"}, {"type": "null"}]},
+        "seen": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+    }
+    dump = _typed_dump(right)
+    dump["openapi"]["components"]["schemas"]["Kind"] = {"type": "string", "enum": ["used", "new"]}  # type: ignore[index]
+    assert compare_openapi(contract, dump, project=tmp_path) == []
+
+    wrong = {
+        "code": {"type": "string", "maxLength": 3},  # the pattern is enforced but not documented
+        "price": {"type": "string"},
+        "kind": {"type": "string", "enum": ["new"]},
+        "seen": {"type": "string"},
+    }
+    got = {(f.line, f.message, f.code)
+           for f in compare_openapi(contract, _typed_dump(wrong), project=tmp_path)}
+    where = "in the body of `POST /api/items`"
+    assert got == {
+        (13, f"field `code` of Item: constraint pattern=^[A-Z]{{3}}$ is not documented as pattern {where}",
+         "openapi-type"),
+        (14, f"field `price` of Item: constraint ge=0 is not documented as minimum {where}", "openapi-type"),
+        (15, f"field `kind` of Item: the contract allows new, used, the schema documents new {where}",
+         "openapi-type"),
+        (16, f"field `seen` of Item: the schema lacks format 'date-time' {where}", "openapi-type"),
+    }
+    wrong["price"] = {"type": "boolean", "minimum": 0}
+    messages = {f.message for f in compare_openapi(contract, _typed_dump(wrong), project=tmp_path)}
+    assert f"field `price` of Item: the contract says decimal, the schema documents boolean {where}" \
+        in messages

@@ -71,20 +71,15 @@ def file_map(contract: Contract, conv: Conventions, *,
     (under the backend root), the layout's kinds first in layout order, then support files."""
     root = PurePosixPath(conv.root)
     known = _layout_kinds(contract, conv)
-    by_path = {p: (res, kind) for p, res, kind in known}
     present = set(render_backend(contract, conv, project=project))
-    ordered = [p for p, _, _ in known if p in present]
-    ordered += sorted(present - set(ordered))
     out = []
-    for p in ordered:
-        res, kind = by_path.get(p, (None, "support"))
-        if kind == "support":
-            desc = "package marker" if p.endswith("__init__.py") else "support file"
-        else:
-            desc = (FILE_KINDS | PER_RESOURCE_KINDS)[kind]
-            if res:
-                desc = f"{res}: {desc}"
-        out.append(PlannedFile((root / p).as_posix(), kind, res, desc))
+    # A module several kinds share (every table in one models.py) is listed once per kind and resource.
+    for p, res, kind in dict.fromkeys(k for k in known if k[0] in present):
+        desc = (FILE_KINDS | PER_RESOURCE_KINDS)[kind]
+        out.append(PlannedFile((root / p).as_posix(), kind, res, f"{res}: {desc}" if res else desc))
+    for p in sorted(present - {k[0] for k in known}):
+        desc = "package marker" if p.endswith("__init__.py") else "support file"
+        out.append(PlannedFile((root / p).as_posix(), "support", None, desc))
     return tuple(out)
 
 

@@ -604,9 +604,13 @@ class _Builder:
             elif c.name == "max_length" and kind in ("email", "url"):
                 continue
             elif c.name == "pattern":
-                py = f"Annotated[{py}, StringConstraints(pattern={_q(c.value)})]"
+                # Before clean_text, on the str itself: behind a validator (Annotated[SafeText, ...]) the
+                # pattern is still enforced but vanishes from the OpenAPI schema.
+                py = f"Annotated[str, StringConstraints(pattern={_q(c.value)}), AfterValidator(clean_text)]"
             elif c.name in ("ge", "le", "gt", "lt") and kind == "decimal":
-                constraint_args.append(f"{c.name}={_q(c.value)}")
+                # Likewise a bound on a Decimal goes before scaled(), where the schema documents it.
+                bound = f"{c.name.capitalize()}(Decimal({_q(str(c.value))}))"
+                py = py.replace("Annotated[Decimal, ", f"Annotated[Decimal, {bound}, ", 1)
             else:
                 constraint_args.append(f"{c.name}={_q(c.value)}")
         if kind in ("string", "email", "url") and not isinstance(max_length, int):

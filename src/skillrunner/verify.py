@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from skillrunner.artifacts import check_feature, feature_dir, is_sealed
-from skillrunner.contract import Contract, Endpoint, Resource, find_contract, load_contract
+from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
 from skillrunner.errors import ContractError
 from skillrunner.findings import Finding
 from skillrunner.plan import DEFAULT_SKILL, expected_plan, planned_skill
@@ -225,6 +225,15 @@ def _compare_operation(contract: Contract, res: Resource, ep: Endpoint, op: dict
                          "does not name", f"add `{extra}` to {res.name}'s fields, or {implement}",
                          "openapi-extra-field")
                     for extra in sorted(body - names)]
+            if kind == "create":
+                props = _deref(spec, _body_schema(op)).get("properties", {})
+                for typed in res.fields:
+                    if typed.name not in props:
+                        continue
+                    out += [_err(contract.path, typed.line or ep.line, f"field `{typed.name}` of {res.name}: "
+                                 f"{why} in the body of {call}", implement, "openapi-type")
+                            for why in _schema_mismatches(contract, typed, _deref(spec, props[typed.name]),
+                                                          spec)]
     if kind in ("create", "get", "update") and ep.body == res.name:
         public = _properties(spec, _response_schema(op, ep.status))
         if public is not None:
@@ -234,6 +243,70 @@ def _compare_operation(contract: Contract, res: Resource, ep: Endpoint, op: dict
                                 f"field `{name}` of {res.name} is missing from the response of {call}",
                                 implement, "openapi-field"))
     return out
+
+
+# JSON Schema type and format each contract type documents (WIRE.md "Types"); decimal may be either.
+_JSON_TYPES: dict[str, tuple[set[str], str | None]] = {
+    "string": ({"string"}, None), "text": ({"string"}, None), "integer": ({"integer"}, None),
+    "number": ({"number"}, None), "decimal": ({"number", "string"}, None), "boolean": ({"boolean"}, None),
+    "date": ({"string"}, "date"), "datetime": ({"string"}, "date-time"), "uuid": ({"string"}, "uuid"),
+    "email": ({"string"}, "email"), "url": ({"string"}, None), "enum": ({"string"}, None),
+    "list": ({"array"}, None), "json": ({"object"}, None),
+}
+# The JSON Schema keyword each contract constraint becomes.
+_KEYWORDS = {"min_length": "minLength", "max_length": "maxLength", "max_items": "maxItems",
+             "pattern": "pattern", "ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum",
+             "lt": "exclusiveMaximum"}
+
+
+def _branches(spec: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The non-null alternatives of a property schema (``X | None`` is an ``anyOf`` with null)."""
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if not options:
+        return [schema]
+    # A nested union (Decimal is number | string, inside X | None) keeps its outer keywords.
+    outer = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+    out = [b for o in options for b in _branches(spec, {**outer, **_deref(spec, o)})]
+    return [b for b in out if b.get("type") != "null"] or [schema]
+
+
+def _schema_mismatches(contract: Contract, f: Field, schema: dict[str, Any],
+                       spec: dict[str, Any]) -> list[str]:
+    """How the documented schema of ``f`` differs from its contract type and constraints."""
+    branches = _branches(spec, schema)
+    kind = f.type.kind
+    if kind == "ref":
+        target = next((r for r in contract.resources if r.name == f.type.ref), None)
+        types, fmt = ({"string"}, "uuid") if target and target.id_type == "uuid" else ({"integer"}, None)
+    else:
+        types, fmt = _JSON_TYPES[kind]
+    out: list[str] = []
+    seen = {str(b.get("type")) for b in branches if "type" in b}
+    if not seen or not seen <= types:
+        out.append(f"the contract says {kind}, the schema documents {', '.join(sorted(seen)) or 'no type'}")
+    if fmt and not any(b.get("format") == fmt for b in branches):
+        out.append(f"the schema lacks format {fmt!r}")
+    if kind == "enum":
+        documented = next((b["enum"] for b in branches if isinstance(b.get("enum"), list)), None)
+        if documented is None or sorted(map(str, documented)) != sorted(f.type.enum_values):
+            out.append(f"the contract allows {', '.join(f.type.enum_values)}, the schema documents "
+                       f"{', '.join(map(str, documented or [])) or 'no enum'}")
+    for c in f.constraints:
+        keyword = _KEYWORDS.get(c.name)
+        if keyword is None:
+            continue
+        values = [b[keyword] for b in branches if keyword in b]
+        if not any(v == c.value or (isinstance(v, (int, float)) and isinstance(c.value, (int, float, str))
+                                    and _same_number(v, c.value)) for v in values):
+            out.append(f"constraint {c.name}={c.value} is not documented as {keyword}")
+    return out
+
+
+def _same_number(documented: float, value: object) -> bool:
+    try:
+        return float(documented) == float(str(value))
+    except ValueError:
+        return False
 
 
 def _display(path: Path, project: Path) -> str:

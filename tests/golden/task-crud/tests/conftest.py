@@ -29,36 +29,49 @@ SAMPLES: dict[str, dict[str, list[Any]]] = {
     "Task": {
         "title": [
             "title-0", "title-1", "title-2", "title-3", "title-4", "title-5", "title-6", "title-7", "title-8",
-            "title-9", "title-10", "title-11",
+            "title-9", "title-10", "title-11", "title-12", "title-13", "title-14", "title-15", "title-16",
+            "title-17", "title-18", "title-19", "title-20", "title-21", "title-22", "title-23",
         ],
         "description": [
             "description-0", "description-1", "description-2", "description-3", "description-4",
             "description-5", "description-6", "description-7", "description-8", "description-9",
-            "description-10", "description-11",
+            "description-10", "description-11", "description-12", "description-13", "description-14",
+            "description-15", "description-16", "description-17", "description-18", "description-19",
+            "description-20", "description-21", "description-22", "description-23",
         ],
         "status": [
             "pending", "in_progress", "completed", "pending", "in_progress", "completed", "pending",
-            "in_progress", "completed", "pending", "in_progress", "completed",
+            "in_progress", "completed", "pending", "in_progress", "completed", "pending", "in_progress",
+            "completed", "pending", "in_progress", "completed", "pending", "in_progress", "completed",
+            "pending", "in_progress", "completed",
         ],
         "priority": [
             "low", "normal", "high", "urgent", "low", "normal", "high", "urgent", "low", "normal", "high",
-            "urgent",
+            "urgent", "low", "normal", "high", "urgent", "low", "normal", "high", "urgent", "low", "normal",
+            "high", "urgent",
         ],
         "due_date": [
             "2024-01-01T00:00:00+00:00", "2024-01-01T01:00:00+00:00", "2024-01-01T02:00:00+00:00",
             "2024-01-01T03:00:00+00:00", "2024-01-01T04:00:00+00:00", "2024-01-01T05:00:00+00:00",
             "2024-01-01T06:00:00+00:00", "2024-01-01T07:00:00+00:00", "2024-01-01T08:00:00+00:00",
             "2024-01-01T09:00:00+00:00", "2024-01-01T10:00:00+00:00", "2024-01-01T11:00:00+00:00",
+            "2024-01-01T12:00:00+00:00", "2024-01-01T13:00:00+00:00", "2024-01-01T14:00:00+00:00",
+            "2024-01-01T15:00:00+00:00", "2024-01-01T16:00:00+00:00", "2024-01-01T17:00:00+00:00",
+            "2024-01-01T18:00:00+00:00", "2024-01-01T19:00:00+00:00", "2024-01-01T20:00:00+00:00",
+            "2024-01-01T21:00:00+00:00", "2024-01-01T22:00:00+00:00", "2024-01-01T23:00:00+00:00",
         ],
         "tags": [
             ["tags-0"], ["tags-1"], ["tags-2"], ["tags-3"], ["tags-4"], ["tags-5"], ["tags-6"], ["tags-7"],
-            ["tags-8"], ["tags-9"], ["tags-10"], ["tags-11"],
+            ["tags-8"], ["tags-9"], ["tags-10"], ["tags-11"], ["tags-12"], ["tags-13"], ["tags-14"],
+            ["tags-15"], ["tags-16"], ["tags-17"], ["tags-18"], ["tags-19"], ["tags-20"], ["tags-21"],
+            ["tags-22"], ["tags-23"],
         ],
     },
     "Comment": {
         "body": [
             "body-0", "body-1", "body-2", "body-3", "body-4", "body-5", "body-6", "body-7", "body-8",
-            "body-9", "body-10", "body-11",
+            "body-9", "body-10", "body-11", "body-12", "body-13", "body-14", "body-15", "body-16", "body-17",
+            "body-18", "body-19", "body-20", "body-21", "body-22", "body-23",
         ],
     },
 }
@@ -116,9 +129,10 @@ def bad_headers(kind: str) -> dict[str, str]:
 
 
 def error_of(response: Response, status: int) -> Any:
-    """The error ``response`` carries, checked against this backend's envelope (FastAPI's ``detail``).
+    """The error ``response`` carries, checked against this backend's envelope.
 
-    Returns the message, or for a 422 the list of field errors (``type``, ``loc``, ``msg``).
+    The envelope is FastAPI's ``{"detail": ...}``. Returns the message, or for a
+    422 the list of field errors (``type``, ``loc``, ``msg``).
     """
     assert response.status_code == status, response.text
     body = response.json()
@@ -148,7 +162,7 @@ def stored(model: type[SQLModel], public: type[SQLModel], row_id: Any) -> dict[s
     from app.database import engine
 
     with Session(engine) as session:
-        row = session.get(model, UUID(row_id) if isinstance(row_id, str) else row_id)
+        row = session.get(model, db_id(row_id))
         return None if row is None else public.model_validate(row).model_dump(mode="json")
 
 
@@ -183,20 +197,23 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def sort_key(value: Any) -> Any:
-    """How the database orders a JSON value: instants, numbers, then text as is."""
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None:
-                return moment
-        except ValueError:
-            pass
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
-    return value
+def alike(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Two rows as JSON: the same keys, and values ``same`` one for one."""
+    if a is None or b is None:
+        return a is b
+    return set(a) == set(b) and all(same(a[key], b[key]) for key in a)
+
+
+def query_value(value: Any) -> str:
+    """A JSON value as a query string carries it (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def db_id(value: Any) -> Any:
+    """An id from a response as the database compares it (a uuid arrives as text)."""
+    return UUID(value) if isinstance(value, str) else value
 
 
 @pytest.fixture(scope="session")
@@ -231,19 +248,25 @@ def bob() -> Caller:
 class Maker:
     """Valid rows written straight to the database, returned as the API shows them.
 
-    ``n`` picks the sample values (rows made with different ``n`` differ in every field); rows
-    are stamped one second apart, in the order they are made.
+    ``n`` (0 to 11) picks the sample values: rows made with different ``n`` differ in every field.
+    Rows made without ``n`` (parents, rows a ref points to) take the samples from 12 on, one after
+    the other, so they never take a unique value a test chose. Rows are stamped one second apart,
+    in the order they are made.
     """
 
     def __init__(self) -> None:
         self.made = 0
+        self.unnamed: dict[str, int] = {}
 
     def _stamp(self) -> datetime:
         self.made += 1
         return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=self.made)
 
-    def _next(self, n: int | None) -> int:
-        return self.made + 4 if n is None else n
+    def _next(self, kind: str, n: int | None) -> int:
+        if n is not None:
+            return n
+        self.unnamed[kind] = self.unnamed.get(kind, 0) + 1
+        return 11 + self.unnamed[kind]
 
     def task(self, owner: Caller | None = None, n: int | None = None, **values: Any) -> dict[str, Any]:
         """A Task owned by ``owner``."""
@@ -251,7 +274,7 @@ class Maker:
         from app.models.task import Task
         from app.schemas.task import TaskPublic
 
-        index = self._next(n)
+        index = self._next("Task", n)
         samples = SAMPLES["Task"]
         data = {name: choices[index % len(choices)] for name, choices in samples.items()} | values
         extra: dict[str, Any] = {}
@@ -276,7 +299,7 @@ class Maker:
         from app.models.comment import Comment
         from app.schemas.comment import CommentPublic
 
-        index = self._next(n)
+        index = self._next("Comment", n)
         if parent is None:
             parent = self.task(owner)
         samples = SAMPLES["Comment"]

@@ -91,7 +91,10 @@ def _bulk_complete_tasks(user_id: str, ids: list[int]) -> BulkResult[int]:
 
 
 def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskPublic]:
-    """The caller's tasks whose title, description contain ``q``, any case; %, _ and \\ match themselves."""
+    """The caller's tasks whose title, description contain ``q``, in any case.
+
+    ``%``, ``_`` and ``\\`` in ``q`` match themselves.
+    """
     pattern = f"%{escape_like(q)}%"
     where = _own(user_id)
     where.append(or_(

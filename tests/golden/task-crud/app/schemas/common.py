@@ -2,7 +2,7 @@
 
 import math
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 
 from annotated_types import Interval
@@ -62,11 +62,18 @@ def check_json(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def scaled(places: int) -> AfterValidator:
-    """Quantize a Decimal to ``places`` digits after the point, as a NUMERIC column stores it."""
+    """Refuse more than ``places`` digits after the point, then write exactly ``places`` of them, as
+    a NUMERIC column stores the value (so a response shows what a later read will)."""
     quantum = Decimal(1).scaleb(-places)
 
     def quantize(value: Decimal) -> Decimal:
-        return value.quantize(quantum)
+        try:
+            exact = value.quantize(quantum)
+        except InvalidOperation:
+            raise ValueError("the number has too many digits") from None
+        if exact != value:
+            raise ValueError(f"at most {places} digits are allowed after the point")
+        return exact
 
     return AfterValidator(quantize)
 
@@ -81,8 +88,10 @@ HttpUrlText = Annotated[str, AfterValidator(clean_text), AfterValidator(check_ht
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 #: A datetime, read as UTC when naive and answered with its offset.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+#: The range of a BIGINT column.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: An integer a BIGINT column holds; anything larger is a 422, not a database error.
-Int64 = Annotated[int, Interval(ge=-(2**63), le=2**63 - 1)]
+Int64 = Annotated[int, Interval(ge=INT64_MIN, le=INT64_MAX)]
 #: An integer id in a path, a query or a body.
 IntId = Int64
 #: A finite float (no NaN or infinity).
