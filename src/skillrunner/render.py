@@ -429,7 +429,8 @@ class FieldView:
     description: str
     ref: str | None = None  # the target resource's class name
     ref_table: str | None = None
-    enum_alias: str | None = None
+    alias: str | None = None  # a type alias the model module defines for this field (enum, pattern)
+    alias_def: str = ""  # its right-hand side
     enum_values: tuple[str, ...] = ()
     unique: bool = False
     sortable: bool = True
@@ -546,7 +547,11 @@ class _Builder:
     def field_view(self, res: Resource, f: Field) -> FieldView:
         t = f.type
         kind = t.kind
-        enum_alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" else None
+        pattern = f.constraint("pattern")
+        alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" or isinstance(pattern, str) else None
+        alias_def = ""
+        if kind == "enum":
+            alias_def = f"Literal[{', '.join(_q(v) for v in t.enum_values)}]"
         max_length = f.constraint("max_length")
         length = max_length if isinstance(max_length, int) else None
         args: list[str] = []
@@ -584,7 +589,7 @@ class _Builder:
             py, sa_type, column_type = "UUID", "Uuid", "sa.Uuid()"
         elif kind == "enum":
             width = max(len(v) for v in t.enum_values)
-            py, sa_type, column_type = str(enum_alias), f"String({width})", f"sa.String(length={width})"
+            py, sa_type, column_type = str(alias), f"String({width})", f"sa.String(length={width})"
         elif kind == "list":
             py, sa_type, column_type = "list[SafeText]", "JSON", "sa.JSON()"
         elif kind == "json":
@@ -606,7 +611,9 @@ class _Builder:
             elif c.name == "pattern":
                 # Before clean_text, on the str itself: behind a validator (Annotated[SafeText, ...]) the
                 # pattern is still enforced but vanishes from the OpenAPI schema.
-                py = f"Annotated[str, StringConstraints(pattern={_q(c.value)}), AfterValidator(clean_text)]"
+                py = str(alias)
+                alias_def = (f"Annotated[\n    str,\n    StringConstraints(pattern={_q(c.value)}),\n"
+                             "    AfterValidator(clean_text),\n]")
             elif c.name in ("ge", "le", "gt", "lt") and kind == "decimal":
                 # Likewise a bound on a Decimal goes before scaled(), where the schema documents it.
                 bound = f"{c.name.capitalize()}(Decimal({_q(str(c.value))}))"
@@ -655,7 +662,7 @@ class _Builder:
             has_default=f.has_default, type=py, annotation=annotation, args=tuple(base_args),
             update_args=tuple(update_args), column_args=tuple(col_parts),
             description=f.description, ref=ref_target.name if ref_target else None,
-            ref_table=ref_target.table if ref_target else None, enum_alias=enum_alias,
+            ref_table=ref_target.table if ref_target else None, alias=alias, alias_def=alias_def,
             enum_values=t.enum_values, unique=f.constraint("unique") is True,
             sortable=kind not in ("json", "list"),
             default_json=list(f.default) if isinstance(f.default, tuple) else f.default,

@@ -56,10 +56,9 @@ def _list_comments(user_id: str, task_id: int, page: int, page_size: int) -> Pag
     with open_session() as session:
         _check_parent(session, user_id, task_id)
         rows, total = fetch_page(session, Comment, where, order, page, page_size)
-        items = [CommentPublic.model_validate(row) for row in rows]
-    return Page[CommentPublic](
-        items=items, total=total, page=page, page_size=page_size, pages=page_count(total, page_size)
-    )
+    pages = page_count(total, page_size)
+    body = {"items": rows, "total": total, "page": page, "page_size": page_size, "pages": pages}
+    return Page[CommentPublic].model_validate(body, from_attributes=True)
 
 
 def _delete_comment(user_id: str, task_id: int, comment_id: int) -> None:

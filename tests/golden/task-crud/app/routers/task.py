@@ -70,10 +70,9 @@ def _list_tasks(
     order = _order(sort)
     with open_session() as session:
         rows, total = fetch_page(session, Task, where, order, page, page_size)
-        items = [TaskPublic.model_validate(row) for row in rows]
-    return Page[TaskPublic](
-        items=items, total=total, page=page, page_size=page_size, pages=page_count(total, page_size)
-    )
+    pages = page_count(total, page_size)
+    body = {"items": rows, "total": total, "page": page, "page_size": page_size, "pages": pages}
+    return Page[TaskPublic].model_validate(body, from_attributes=True)
 
 
 def _bulk_complete_tasks(user_id: str, ids: list[int]) -> BulkResult[int]:
@@ -104,10 +103,9 @@ def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskP
     order = ordering(Task.created_at, Task.id, descending=True, nullable=False)
     with open_session() as session:
         rows, total = fetch_page(session, Task, where, order, page, page_size)
-        items = [TaskPublic.model_validate(row) for row in rows]
-    return Page[TaskPublic](
-        items=items, total=total, page=page, page_size=page_size, pages=page_count(total, page_size)
-    )
+    pages = page_count(total, page_size)
+    body = {"items": rows, "total": total, "page": page, "page_size": page_size, "pages": pages}
+    return Page[TaskPublic].model_validate(body, from_attributes=True)
 
 
 def _stats_tasks(user_id: str) -> TaskStatusStats:
