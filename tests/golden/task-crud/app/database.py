@@ -91,9 +91,16 @@ def ordering(column: Any, id_column: Any, *, descending: bool, nullable: bool) -
     return [first, id_column.asc()]
 
 
-def escape_like(text: str) -> str:
-    """``text`` for a LIKE pattern where %, _ and \\ match themselves (with escape="\\")."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def contains_text(column: Any, text: str) -> Any:
+    """``column`` contains ``text`` in any case; %, _ and \\ in ``text`` match themselves.
+
+    ILIKE where the database has it. On SQLite, plain LIKE: it already ignores ASCII case, as SQLite's
+    lower() does, so it means what SQLAlchemy's lower(x) LIKE lower(y) means there, at a third the cost.
+    """
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if _sqlite:
+        return column.like(f"%{escaped}%", escape="\\")
+    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 def create_tables() -> None:

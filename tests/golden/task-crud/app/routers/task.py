@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.jwt import CurrentUser
-from app.database import escape_like, fetch_page, later, open_session, ordering, utcnow
+from app.database import contains_text, fetch_page, later, open_session, ordering, utcnow
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task, TaskPriority, TaskStatus
@@ -94,11 +94,10 @@ def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskP
 
     ``%``, ``_`` and ``\\`` in ``q`` match themselves.
     """
-    pattern = f"%{escape_like(q)}%"
     where = _own(user_id)
     where.append(or_(
-        col(Task.title).ilike(pattern, escape="\\"),
-        col(Task.description).ilike(pattern, escape="\\"),
+        contains_text(col(Task.title), q),
+        contains_text(col(Task.description), q),
     ))
     order = ordering(Task.created_at, Task.id, descending=True, nullable=False)
     with open_session() as session:
