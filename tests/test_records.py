@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -217,6 +218,17 @@ def test_cli_phr_new_reads_the_prompt_from_stdin(tmp_path: Path, monkeypatch: py
     data = _frontmatter(path)
     assert data["links"]["ticket"] == "https://example.org/T-1"  # type: ignore[index]
     assert data["command"].startswith("skillrunner")  # type: ignore[union-attr]
+
+
+def test_recorded_command_can_be_pasted_back_into_a_shell(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["phr", "new", "--stage", "general", "--title", "Two words", "--prompt-text", "it's `here`"]
+    monkeypatch.setattr(sys, "argv", ["skillrunner", *args])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    command = str(_frontmatter(tmp_path / result.output.strip())["command"])
+    assert shlex.split(command) == ["skillrunner", *args]
 
 
 def test_cli_adr_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -308,7 +309,7 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
     if not dry_run:
         done = complete_implement(project=project, feature=feature, skill=chosen, written=result,
                                   with_tests=with_tests,
-                                  command_line=" ".join(["skillrunner", *sys.argv[1:]]))
+                                  command_line=_command_line())
     blocked = dry_run and bool(result.conflicts) and not force
     tests = done.tests if done else None
     ok = not blocked and (tests is None or tests.passed)
@@ -378,7 +379,8 @@ def _prompt(text: str, file: Any) -> str:
 
 
 def _command_line() -> str:
-    return " ".join(["skillrunner", *sys.argv[1:]])
+    """The command as typed, quoted so that it can be pasted back into a shell."""
+    return shlex.join(["skillrunner", *sys.argv[1:]])
 
 
 def _print_run(result: Any, as_json: bool) -> None:
