@@ -20,7 +20,7 @@ from conftest import Cli
 from skillrunner.contract import Contract, parse_contract
 from skillrunner.conventions import Conventions
 from skillrunner.errors import ContractError, RenderError
-from skillrunner.render import implement, render_backend
+from skillrunner.render import implement, render_backend, tidy_python
 from skillrunner.resources import packaged_dir
 from skillrunner.skills import resolve_skill
 
@@ -396,3 +396,26 @@ def test_implement_reports_paths_relative_to_the_project(tmp_path: Path) -> None
     again = implement(project=project, feature="task-crud", dry_run=True)
     assert again.unchanged == result.created and not again.created
 
+
+
+def test_tidy_python_keeps_exactly_the_imports_the_code_reads() -> None:
+    source = '''"""A module: Unused in this docstring."""
+
+from typing import Any
+from sqlalchemy import delete, func, update
+from app.models import Session, Task, Unused, escape_like
+
+# Session is only named in this comment
+NOTE = "update, delete and Unused are only words in this string"
+
+
+def load(data: Any, extra: dict[str, int]) -> str:
+    row = Task.model_validate(data, update=extra)  # update is a keyword here, not the import
+    row.delete = None  # and an attribute here
+    return f"{escape_like(str(row))} {func.count()}"
+'''
+    tidied = tidy_python(source, frozenset({"app"}))
+    expected = ("from typing import Any\n\nfrom sqlalchemy import func\n\n"
+                "from app.models import Task, escape_like\n\nNOTE = ")
+    assert expected in tidied, tidied
+    assert tidied.endswith(source[source.index("NOTE = ") + len("NOTE = "):]), "the code itself changed"

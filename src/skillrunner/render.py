@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import io
 import re
 import sys
 import textwrap
-import tokenize
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -1004,29 +1002,51 @@ def _member_key(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
     return rank, _natural(name)
 
 
-def _used_names(code: str) -> set[str]:
-    """Names ``code`` reads: not attribute names after a dot, not keyword argument names."""
-    names: set[str] = set()
-    try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
-                  if t.type not in (tokenize.NL, tokenize.COMMENT)]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return set(re.findall(r"[A-Za-z_]\w*", code))
-    depth = 0
-    for i, tok in enumerate(tokens):
-        if tok.type == tokenize.OP and tok.string in "([{":
-            depth += 1
-        elif tok.type == tokenize.OP and tok.string in ")]}":
-            depth -= 1
-        if tok.type == tokenize.NAME:
-            before = tokens[i - 1].string if i else ""
-            after = tokens[i + 1].string if i + 1 < len(tokens) else ""
-            keyword_arg = depth > 0 and before in ("(", ",") and after == "="
-            if before != "." and not keyword_arg:
-                names.add(tok.string)
-        elif tok.type == tokenize.STRING and "f" in tok.string.split(tok.string[-1])[0].lower():
-            names |= set(re.findall(r"[A-Za-z_]\w*", tok.string))
-    return names
+# A comment or a string literal (any prefix, single or triple quoted), scanned left to right so that
+# a quote inside a comment or a # inside a string never starts a match.
+_STRING_OR_COMMENT = re.compile(
+    r"""\#[^\n]*"""
+    r"""|(?P<prefix>(?<![\w])[rRbBuUfF]{0,2})"""
+    r"""(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')""",
+    re.DOTALL,
+)
+_KEYWORD_TAIL = re.compile(r"\s*=(?!=)")
+
+
+class _Uses:
+    """``name in uses``: whether ``code`` reads ``name`` (not as an attribute after a dot, not as a
+    keyword argument's name, not inside a comment or a plain string; f-strings count).
+
+    Regular expressions, asked only for the names a module imports: this runs on every generated
+    module, and tokenizing them all was most of a large render's time.
+    """
+
+    def __init__(self, code: str) -> None:
+        self._code = _STRING_OR_COMMENT.sub(
+            lambda m: m[0] if m["prefix"] and "f" in m["prefix"].lower() else '""', code)
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if name not in self._known:
+            # A literal first lets the search skip ahead; the character before is checked by hand.
+            found = re.finditer(rf"{re.escape(name)}(?!\w)", self._code)
+            self._known[name] = any(not self._after_dot_or_word(m) and not self._keyword_name(m)
+                                    for m in found)
+        return self._known[name]
+
+    def _after_dot_or_word(self, match: re.Match[str]) -> bool:
+        start = match.start()
+        return start > 0 and (self._code[start - 1] == "." or self._code[start - 1].isalnum()
+                              or self._code[start - 1] == "_")
+
+    def _keyword_name(self, match: re.Match[str]) -> bool:
+        before = match.start() - 1
+        while before >= 0 and self._code[before] in " \t\n":
+            before -= 1
+        opens = before >= 0 and self._code[before] in "(,"
+        return opens and _KEYWORD_TAIL.match(self._code, match.end()) is not None
 
 
 def tidy_python(text: str, first_party: frozenset[str]) -> str:
@@ -1056,7 +1076,7 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
             break
         i += 1
     body = "\n".join(lines[i:])
-    used = _used_names(body)
+    used = _Uses(body)
     future: set[str] = set()
     plain: dict[str, set[str]] = {}
     froms: dict[str, set[str]] = {}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import keyword
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,8 +54,43 @@ def _json_literal(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs, as Python keeps ``.pyc`` files: a fresh process skips
+    compiling them. Jinja checks each entry against its template's source; a cache that cannot be
+    read or written is only slower, never an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The cache under ``$SKILLRUNNER_CACHE_DIR`` (default: the user's cache folder); an empty
+    value turns it off."""
+    base = os.environ.get("SKILLRUNNER_CACHE_DIR")
+    if base is None:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "skillrunner")
+    if not base:
+        return None
+    # Bytecode is specific to the jinja2 and Python versions that compiled it.
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    folder = Path(base) / f"templates-jinja2-{jinja2.__version__}-py{python}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _BytecodeCache(str(folder))
+
+
 def _environment(search: tuple[str, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
+        bytecode_cache=_bytecode_cache(),
         loader=jinja2.FileSystemLoader(list(search), encoding="utf-8"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
