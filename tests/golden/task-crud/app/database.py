@@ -82,6 +82,12 @@ def fetch_page(session: Session, model: type[SQLModel], where: Sequence[Any], or
     return rows.all(), total
 
 
+def fetch_one(session: Session, model: type[SQLModel], where: Sequence[Any]) -> Row[Any] | None:
+    """The first of ``model``'s rows that ``where`` matches, as a plain row, or None."""
+    table = inspect(model).local_table
+    return session.connection().execute(select(table).where(*where)).first()
+
+
 def ordering(column: Any, id_column: Any, *, descending: bool, nullable: bool) -> list[Any]:
     """ORDER BY ``column`` then id in the same direction; NULLs last going up, first going down."""
     if descending:

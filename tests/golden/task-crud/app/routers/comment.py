@@ -27,11 +27,15 @@ def _own(user_id: str, task_id: int) -> list[Any]:
     return [col(Comment.user_id) == user_id, col(Comment.task_id) == task_id]
 
 
+def _one(user_id: str, task_id: int, comment_id: int) -> list[Any]:
+    """Conditions for the Comment at this id among the rows the caller may see."""
+    return [col(Comment.id) == comment_id, col(Comment.task_id) == task_id, col(Comment.user_id) == user_id]
+
+
 def _load(session: Session, user_id: str, task_id: int, comment_id: int) -> Comment:
     """The Comment at this id, or 404 when the caller cannot see it."""
     _check_parent(session, user_id, task_id)
-    where = [col(Comment.id) == comment_id, col(Comment.task_id) == task_id, col(Comment.user_id) == user_id]
-    row = session.exec(select(Comment).where(*where)).first()
+    row = session.exec(select(Comment).where(*_one(user_id, task_id, comment_id))).first()
     if row is None:
         raise NotFound("Comment not found")
     return row

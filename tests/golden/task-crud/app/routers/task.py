@@ -3,12 +3,12 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import Row, delete, func, or_, update
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.jwt import CurrentUser
-from app.database import contains_text, fetch_page, later, open_session, ordering, utcnow
+from app.database import contains_text, fetch_one, fetch_page, later, open_session, ordering, utcnow
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task, TaskPriority, TaskStatus
@@ -21,10 +21,25 @@ def _own(user_id: str) -> list[Any]:
     return [col(Task.user_id) == user_id]
 
 
+def _one(user_id: str, task_id: int) -> list[Any]:
+    """Conditions for the Task at this id among the rows the caller may see."""
+    return [col(Task.id) == task_id, col(Task.user_id) == user_id]
+
+
 def _load(session: Session, user_id: str, task_id: int) -> Task:
     """The Task at this id, or 404 when the caller cannot see it."""
-    where = [col(Task.id) == task_id, col(Task.user_id) == user_id]
-    row = session.exec(select(Task).where(*where)).first()
+    row = session.exec(select(Task).where(*_one(user_id, task_id))).first()
+    if row is None:
+        raise NotFound("Task not found")
+    return row
+
+
+def _read(session: Session, user_id: str, task_id: int) -> Row[Any]:
+    """The Task at this id, or 404 when the caller cannot see it.
+
+    A plain row: a read builds no ORM object.
+    """
+    row = fetch_one(session, Task, _one(user_id, task_id))
     if row is None:
         raise NotFound("Task not found")
     return row
@@ -125,7 +140,8 @@ def _stats_tasks(user_id: str) -> TaskStatusStats:
 def _get_task(user_id: str, task_id: int) -> TaskPublic:
     """One Task."""
     with open_session() as session:
-        return TaskPublic.model_validate(_load(session, user_id, task_id))
+        row = _read(session, user_id, task_id)
+        return TaskPublic.model_validate(row, from_attributes=True)
 
 
 def _update_task(user_id: str, task_id: int, data: TaskUpdate) -> TaskPublic:
