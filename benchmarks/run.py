@@ -80,9 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         if not result.ok:
             raise SystemExit(f"the run failed: {result.error}")
 
+    # The CLI reads .pyc files, as from an installed wheel (pip compiles them at install time).
+    cli_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    sources = Path(__file__).resolve().parents[1] / "src"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(sources)], check=False, capture_output=True,
+                   env=cli_env)
+
     def cli(project: Path) -> None:
         subprocess.run([sys.executable, "-m", "skillrunner", "run", f"/sp.{args.skill}", "task-crud"],
-                       cwd=project, check=True, capture_output=True)
+                       cwd=project, check=True, capture_output=True, env=cli_env)
 
     def render_only(project: Path) -> None:
         path, _ = ensure_contract(project=project, feature="task-crud")
