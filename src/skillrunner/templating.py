@@ -75,7 +75,10 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     value turns it off."""
     base = os.environ.get("SKILLRUNNER_CACHE_DIR")
     if base is None:
-        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "skillrunner")
+        try:
+            base = os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "skillrunner")
+        except RuntimeError:  # no home folder to be found: run without the cache
+            return None
     if not base:
         return None
     # Bytecode is specific to the jinja2 and Python versions that compiled it.
