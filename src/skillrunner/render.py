@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
 from skillrunner.conventions import Conventions
@@ -1352,15 +1352,6 @@ class WriteResult:
     root: Path
     app: str
     diff: str = ""
-
-
-class _WriteReport(Protocol):
-    created: Sequence[str]
-    updated: Sequence[str]
-    unchanged: Sequence[str]
-    merged: Sequence[str]
-    conflicts: Sequence[str]
-    diff: str
 
 
 def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,

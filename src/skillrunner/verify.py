@@ -123,10 +123,10 @@ def _deref(spec: dict[str, Any], schema: Any) -> dict[str, Any]:
     return schema if isinstance(schema, dict) else {}
 
 
-def _properties(spec: dict[str, Any], schema: Any) -> set[str] | None:
-    resolved = _deref(spec, schema)
-    props = resolved.get("properties")
-    return set(props) if isinstance(props, dict) else None
+def _properties(spec: dict[str, Any], schema: Any) -> dict[str, Any] | None:
+    """The ``properties`` of an object schema (``$ref`` followed), by name; None when not an object."""
+    props = _deref(spec, schema).get("properties")
+    return props if isinstance(props, dict) else None
 
 
 def _body_schema(op: dict[str, Any]) -> Any:
@@ -224,20 +224,19 @@ def _compare_operation(contract: Contract, res: Resource, ep: Endpoint, op: dict
             out += [_err(contract.path, ep.line, f"the body of {call} accepts `{extra}`, which the contract "
                          "does not name", f"add `{extra}` to {res.name}'s fields, or {implement}",
                          "openapi-extra-field")
-                    for extra in sorted(body - names)]
+                    for extra in sorted(body.keys() - names)]
             if kind == "create":
-                props = _deref(spec, _body_schema(op)).get("properties", {})
                 for typed in res.fields:
-                    if typed.name not in props:
+                    if typed.name not in body:
                         continue
                     out += [_err(contract.path, typed.line or ep.line, f"field `{typed.name}` of {res.name}: "
                                  f"{why} in the body of {call}", implement, "openapi-type")
-                            for why in _schema_mismatches(contract, typed, _deref(spec, props[typed.name]),
+                            for why in _schema_mismatches(contract, typed, _deref(spec, body[typed.name]),
                                                           spec)]
     if kind in ("create", "get", "update") and ep.body == res.name:
         public = _properties(spec, _response_schema(op, ep.status))
         if public is not None:
-            for name in sorted((names | _generated_fields(res)) - public):
+            for name in sorted((names | _generated_fields(res)) - public.keys()):
                 f = res.field(name)
                 out.append(_err(contract.path, f.line if f and f.line else ep.line,
                                 f"field `{name}` of {res.name} is missing from the response of {call}",
