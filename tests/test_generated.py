@@ -14,7 +14,7 @@ import subprocess
 import sys
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,10 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
 from skillrunner.conventions import Conventions
@@ -42,7 +39,6 @@ TESTS = Path(__file__).resolve().parent
 EXAMPLE = packaged_dir("examples") / "specs" / "api" / "task-crud.md"
 SOURCES = {EXAMPLE.stem: EXAMPLE} | {p.stem: p for p in sorted((TESTS / "contracts").glob("*.md"))}
 SKILL = "backend-builder"
-POSTGRES_ENV = "SKILLRUNNER_TEST_POSTGRES_URL"
 MIN_TESTS_PER_RESOURCE = 12
 FUZZ_EXAMPLES = 25  # per operation; schemathesis adds its own coverage cases on top
 #: Values for the contracts' required pattern fields (a generic generator would be a test of its own).
@@ -101,30 +97,6 @@ def _run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
 def _tail(done: subprocess.CompletedProcess[str], limit: int = 6000) -> str:
     text = f"$ {' '.join(map(str, done.args))}\n(exit {done.returncode})\n{done.stdout}\n{done.stderr}"
     return text if len(text) <= limit else "...\n" + text[-limit:]
-
-
-# --- PostgreSQL: a fresh database per test -------------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new, empty database on the server ``SKILLRUNNER_TEST_POSTGRES_URL`` names; dropped afterwards."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set, but CI is: the PostgreSQL checks must run in CI")
-        pytest.skip(f"PostgreSQL checks need {POSTGRES_ENV}, e.g. "
-                    "postgresql+psycopg://user:password@127.0.0.1:5432/postgres")
-    url = make_url(base)
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"skillrunner_test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 # --- the generated suite ----------------------------------------------------------------------------------

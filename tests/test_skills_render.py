@@ -7,17 +7,13 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jwt
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from skillrunner.contract import Contract, load_contract, parse_contract
 from skillrunner.conventions import Conventions, load_conventions
@@ -32,7 +28,6 @@ SIXTH = TESTS / "skills" / "backend-features"
 TASK_CRUD = packaged_dir("examples") / "specs" / "api" / "task-crud.md"
 LIBRARY = TESTS / "contracts" / "library.md"
 SECRET = "s4-test-secret-" + "x" * 40
-POSTGRES_ENV = "SKILLRUNNER_TEST_POSTGRES_URL"
 
 #: The folder of each skill under test: the four seed skills besides backend-builder, and the sixth.
 FOLDERS = {
@@ -580,30 +575,6 @@ def test_generated_suite_covers_accounts_soft_delete_and_restrict(shelf_tree: tu
     run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
                DATABASE_URL=f"sqlite:///{root / 'suite.db'}")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-
-
-# --- PostgreSQL: a fresh database per test --------------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new, empty database on the server ``SKILLRUNNER_TEST_POSTGRES_URL`` names; dropped afterwards."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set, but CI is: the PostgreSQL checks must run in CI")
-        pytest.skip(f"PostgreSQL checks need {POSTGRES_ENV}, e.g. "
-                    "postgresql+psycopg://user:password@127.0.0.1:5432/postgres")
-    url = make_url(base)
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"skillrunner_s4_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.mark.slow

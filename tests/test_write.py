@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 from skillrunner import write as write_mod
 from skillrunner.errors import RenderError, SkillrunnerError, WriteConflictError
+from skillrunner.render import WriteResult
 from skillrunner.write import MANIFEST, merge3, recorded_files, write_files
 
 KEY = "implement:backend-builder"
@@ -422,18 +422,6 @@ def test_property_one_sided_changes_win(base: str, other: str) -> None:
 # --- the implement command ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Result:
-    created: tuple[str, ...]
-    updated: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    merged: tuple[str, ...]
-    conflicts: tuple[str, ...]
-    root: Path
-    app: str
-    diff: str = ""
-
-
 @pytest.fixture
 def fake_render(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """``skillrunner.render.implement`` writing the files of the returned dict through write_files."""
@@ -441,12 +429,12 @@ def fake_render(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     calls: list[dict[str, Any]] = []
 
     def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
-                  dry_run: bool = False, diff: bool = False) -> _Result:
+                  dry_run: bool = False, diff: bool = False) -> WriteResult:
         calls.append({"feature": feature, "skill": skill})
         r = write_files(files, project=project, root="backend", key=f"implement:{skill}", force=force,
                         dry_run=dry_run, diff=diff)
-        return _Result(r.created, r.updated, r.unchanged, r.merged, r.conflicts, project / "backend",
-                       "app.main:app", r.diff)
+        return WriteResult(tuple(r.created), tuple(r.updated), tuple(r.unchanged), tuple(r.merged),
+                           tuple(r.conflicts), project / "backend", "app.main:app", r.diff)
 
     module = types.ModuleType("skillrunner.render")
     module.implement = implement  # type: ignore[attr-defined]
