@@ -9,11 +9,13 @@ _PLACEHOLDERS = ("changethis", "changeme", "change-me", "change_me", "your-secre
 
 
 class Settings(BaseSettings):
-    """``DATABASE_URL``, ``JWT_SECRET`` and ``JWT_ALGORITHM``, from the environment or ``.env``."""
+    """``DATABASE_URL``, ``DB_THREADS``, ``JWT_SECRET``, ``JWT_ALGORITHM``: environment or ``.env``."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./app.db"
+    # Threads that run the database work, and as many pooled connections: requests beyond it queue.
+    db_threads: int = Field(default=8, ge=1, le=256)
     jwt_secret: str = Field(default="", validate_default=True)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
 

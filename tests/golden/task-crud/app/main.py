@@ -4,9 +4,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
-from app.database import create_tables
+from app.database import create_tables, run_db
 from app.errors import install_error_handlers
 from app.routers.comment import router as comment_router
 from app.routers.task import router as task_router
@@ -14,7 +13,7 @@ from app.routers.task import router as task_router
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    await run_in_threadpool(create_tables)
+    await run_db(create_tables)
     yield
 
 

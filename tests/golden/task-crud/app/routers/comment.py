@@ -1,13 +1,12 @@
-"""Comments over HTTP: async endpoints, one worker-thread hop each for the database work."""
+"""Comments over HTTP: async endpoints, one hop each to a database thread for the database work."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from app.auth.jwt import CurrentUser
-from app.database import fetch_page, open_session, ordering, utcnow
+from app.database import fetch_page, open_session, ordering, run_db, utcnow
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task
@@ -83,7 +82,7 @@ router = APIRouter(tags=["comments"])
     responses=error_responses(400, 401, 404, 422),
 )
 async def create_comment(task_id: IntId, data: CommentCreate, user_id: CurrentUser) -> Response:
-    result = await run_in_threadpool(_create_comment, user_id, task_id, data)
+    result = await run_db(_create_comment, user_id, task_id, data)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=201, media_type="application/json")
 
@@ -99,7 +98,7 @@ async def list_comments(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    result = await run_in_threadpool(_list_comments, user_id, task_id, page, page_size)
+    result = await run_db(_list_comments, user_id, task_id, page, page_size)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
@@ -110,5 +109,5 @@ async def list_comments(
     responses=error_responses(401, 404, 422),
 )
 async def delete_comment(task_id: IntId, comment_id: IntId, user_id: CurrentUser) -> Response:
-    await run_in_threadpool(_delete_comment, user_id, task_id, comment_id)
+    await run_db(_delete_comment, user_id, task_id, comment_id)
     return Response(status_code=204)

@@ -1,14 +1,13 @@
-"""Tasks over HTTP: async endpoints, one worker-thread hop each for the database work."""
+"""Tasks over HTTP: async endpoints, one hop each to a database thread for the database work."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Row, delete, func, or_, update
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from app.auth.jwt import CurrentUser
-from app.database import contains_text, fetch_one, fetch_page, later, open_session, ordering, utcnow
+from app.database import contains_text, fetch_one, fetch_page, later, open_session, ordering, run_db, utcnow
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task, TaskPriority, TaskStatus
@@ -175,7 +174,7 @@ router = APIRouter(tags=["tasks"])
     responses=error_responses(400, 401, 422),
 )
 async def create_task(data: TaskCreate, user_id: CurrentUser) -> Response:
-    result = await run_in_threadpool(_create_task, user_id, data)
+    result = await run_db(_create_task, user_id, data)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=201, media_type="application/json")
 
@@ -189,7 +188,7 @@ async def list_tasks(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    result = await run_in_threadpool(_list_tasks, user_id, status, priority, sort, page, page_size)
+    result = await run_db(_list_tasks, user_id, status, priority, sort, page, page_size)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
@@ -200,7 +199,7 @@ async def list_tasks(
     responses=error_responses(400, 401, 422),
 )
 async def bulk_complete_tasks(body: BulkRequest[IntId], user_id: CurrentUser) -> Response:
-    result = await run_in_threadpool(_bulk_complete_tasks, user_id, body.ids)
+    result = await run_db(_bulk_complete_tasks, user_id, body.ids)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
@@ -212,21 +211,21 @@ async def search_tasks(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    result = await run_in_threadpool(_search_tasks, user_id, q, page, page_size)
+    result = await run_db(_search_tasks, user_id, q, page, page_size)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
 @router.get("/api/tasks/stats", response_model=TaskStatusStats, responses=error_responses(401))
 async def stats_tasks(user_id: CurrentUser) -> Response:
-    result = await run_in_threadpool(_stats_tasks, user_id)
+    result = await run_db(_stats_tasks, user_id)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
 @router.get("/api/tasks/{task_id}", response_model=TaskPublic, responses=error_responses(401, 404, 422))
 async def get_task(task_id: IntId, user_id: CurrentUser) -> Response:
-    result = await run_in_threadpool(_get_task, user_id, task_id)
+    result = await run_db(_get_task, user_id, task_id)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
@@ -237,12 +236,12 @@ async def get_task(task_id: IntId, user_id: CurrentUser) -> Response:
     responses=error_responses(400, 401, 404, 422),
 )
 async def update_task(task_id: IntId, data: TaskUpdate, user_id: CurrentUser) -> Response:
-    result = await run_in_threadpool(_update_task, user_id, task_id, data)
+    result = await run_db(_update_task, user_id, task_id, data)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
 @router.delete("/api/tasks/{task_id}", status_code=204, responses=error_responses(401, 404, 422))
 async def delete_task(task_id: IntId, user_id: CurrentUser) -> Response:
-    await run_in_threadpool(_delete_task, user_id, task_id)
+    await run_db(_delete_task, user_id, task_id)
     return Response(status_code=204)
