@@ -694,13 +694,13 @@ class _Builder:
 
     # -- scopes: which rows a caller may reach -----------------------------------------------------
 
-    def scope(self, res: Resource, *, owner: bool, local: bool = False) -> list[str]:
-        """Conditions (code) on ``res``'s table for rows visible to ``user_id``."""
+    def scope(self, res: Resource, *, owner: bool, local: bool = False, user: str = "user_id") -> list[str]:
+        """Conditions (code) on ``res``'s table for rows visible to ``user`` (code: a name or a bindparam)."""
         out: list[str] = []
         if res.soft_delete:
             out.append(f"col({res.name}.deleted_at).is_(None)")
         if owner and res.owner == "user":
-            out.append(f"col({res.name}.user_id) == user_id")
+            out.append(f"col({res.name}.user_id) == {user}")
         if res.parent and not local:
             parent = self.by_name[res.parent.resource]
             inner = self.scope(parent, owner=owner)
@@ -919,8 +919,9 @@ class _Builder:
                 refs.append((fields[f.name], target.name, tuple(self.scope(target, owner=True))))
         checks, steps, subqueries = self.delete_plan(res)
         restrict = self.restrict_plan(res)
-        scope_owned = tuple(self.scope(res, owner=True, local=True))
-        scope_visible = tuple(self.scope(res, owner=False, local=True))
+        # Bound, not literal: _own() and _one() build statements once, for every caller.
+        scope_owned = tuple(self.scope(res, owner=True, local=True, user='bindparam("user_id")'))
+        scope_visible = tuple(self.scope(res, owner=False, local=True, user='bindparam("user_id")'))
         parent_scope_owned = tuple(self.scope(parent_res, owner=True)) if parent_res else ()
         parent_scope_visible = tuple(self.scope(parent_res, owner=False)) if parent_res else ()
         parent_owned_extra = tuple(self.owner_extra(parent_res)) if parent_res else ()

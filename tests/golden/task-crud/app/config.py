@@ -14,8 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./app.db"
-    # Threads that run the database work, and as many pooled connections: requests beyond it queue.
-    db_threads: int = Field(default=8, ge=1, le=256)
+    # Threads that run the database work, and as many pooled connections: requests beyond them queue.
+    # Unset: 2 on SQLite, 8 on a database server (see database.py).
+    db_threads: int | None = Field(default=None, ge=1, le=256)
     jwt_secret: str = Field(default="", validate_default=True)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
 

@@ -3,10 +3,11 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.auth.jwt import CurrentUser
-from app.database import fetch_page, open_session, ordering, run_db, utcnow
+from app.database import fetch_page, open_session, ordering, page_query, run_db, utcnow
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task
@@ -21,20 +22,28 @@ def _check_parent(session: Session, user_id: str, task_id: int) -> None:
         raise NotFound("Task not found")
 
 
-def _own(user_id: str, task_id: int) -> list[Any]:
-    """Conditions for the rows a list, search, stats or bulk update of this caller may see."""
-    return [col(Comment.user_id) == user_id, col(Comment.task_id) == task_id]
+def _own() -> list[Any]:
+    """Conditions for the rows a list, search, stats or bulk update of the caller may see.
+
+    Values are bound by name, not written in: a statement built from them serves every caller.
+    """
+    return [col(Comment.user_id) == bindparam("user_id"), col(Comment.task_id) == bindparam("task_id")]
 
 
-def _one(user_id: str, task_id: int, comment_id: int) -> list[Any]:
-    """Conditions for the Comment at this id among the rows the caller may see."""
-    return [col(Comment.id) == comment_id, col(Comment.task_id) == task_id, col(Comment.user_id) == user_id]
+def _one() -> list[Any]:
+    """Conditions for the Comment at the bound id among the rows the caller may see."""
+    return [
+        col(Comment.id) == bindparam("comment_id"),
+        col(Comment.task_id) == bindparam("task_id"),
+        col(Comment.user_id) == bindparam("user_id"),
+    ]
 
 
 def _load(session: Session, user_id: str, task_id: int, comment_id: int) -> Comment:
     """The Comment at this id, or 404 when the caller cannot see it."""
     _check_parent(session, user_id, task_id)
-    row = session.exec(select(Comment).where(*_one(user_id, task_id, comment_id))).first()
+    values: dict[str, Any] = {"user_id": user_id, "task_id": task_id, "comment_id": comment_id}
+    row = session.exec(select(Comment).where(*_one()), params=values).first()
     if row is None:
         raise NotFound("Comment not found")
     return row
@@ -52,13 +61,20 @@ def _create_comment(user_id: str, task_id: int, data: CommentCreate) -> CommentP
         return CommentPublic.model_validate(row)
 
 
+_LIST_COMMENTS = page_query(
+    Comment,
+    _own(),
+    ordering(Comment.created_at, Comment.id, descending=True, nullable=False),
+)
+
+
 def _list_comments(user_id: str, task_id: int, page: int, page_size: int) -> Page[CommentPublic]:
     """One page of the caller's comments."""
-    where = _own(user_id, task_id)
-    order = ordering(Comment.created_at, Comment.id, descending=True, nullable=False)
+    query = _LIST_COMMENTS
+    values: dict[str, Any] = {"user_id": user_id, "task_id": task_id}
     with open_session() as session:
         _check_parent(session, user_id, task_id)
-        rows, total = fetch_page(session, Comment, where, order, page, page_size)
+        rows, total = fetch_page(session, query, values, page, page_size)
     pages = page_count(total, page_size)
     body = {"items": rows, "total": total, "page": page, "page_size": page_size, "pages": pages}
     return Page[CommentPublic].model_validate(body, from_attributes=True)

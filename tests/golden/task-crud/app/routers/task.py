@@ -1,13 +1,27 @@
 """Tasks over HTTP: async endpoints, one hop each to a database thread for the database work."""
 
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import Row, delete, func, or_, update
+from sqlalchemy import Row, bindparam, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.auth.jwt import CurrentUser
-from app.database import contains_text, fetch_one, fetch_page, later, open_session, ordering, run_db, utcnow
+from app.database import (
+    PageQuery,
+    contains,
+    contains_pattern,
+    fetch_one,
+    fetch_page,
+    later,
+    open_session,
+    ordering,
+    page_query,
+    row_query,
+    run_db,
+    utcnow,
+)
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task, TaskPriority, TaskStatus
@@ -15,19 +29,26 @@ from app.schemas.common import BulkRequest, BulkResult, IntId, Page, SafeText, p
 from app.schemas.task import TaskCreate, TaskPublic, TaskSort, TaskStatusStats, TaskUpdate
 
 
-def _own(user_id: str) -> list[Any]:
-    """Conditions for the rows a list, search, stats or bulk update of this caller may see."""
-    return [col(Task.user_id) == user_id]
+def _own() -> list[Any]:
+    """Conditions for the rows a list, search, stats or bulk update of the caller may see.
+
+    Values are bound by name, not written in: a statement built from them serves every caller.
+    """
+    return [col(Task.user_id) == bindparam("user_id")]
 
 
-def _one(user_id: str, task_id: int) -> list[Any]:
-    """Conditions for the Task at this id among the rows the caller may see."""
-    return [col(Task.id) == task_id, col(Task.user_id) == user_id]
+def _one() -> list[Any]:
+    """Conditions for the Task at the bound id among the rows the caller may see."""
+    return [col(Task.id) == bindparam("task_id"), col(Task.user_id) == bindparam("user_id")]
+
+
+_READ = row_query(Task, _one())
 
 
 def _load(session: Session, user_id: str, task_id: int) -> Task:
     """The Task at this id, or 404 when the caller cannot see it."""
-    row = session.exec(select(Task).where(*_one(user_id, task_id))).first()
+    values: dict[str, Any] = {"user_id": user_id, "task_id": task_id}
+    row = session.exec(select(Task).where(*_one()), params=values).first()
     if row is None:
         raise NotFound("Task not found")
     return row
@@ -38,7 +59,8 @@ def _read(session: Session, user_id: str, task_id: int) -> Row[Any]:
 
     A plain row: a read builds no ORM object.
     """
-    row = fetch_one(session, Task, _one(user_id, task_id))
+    values: dict[str, Any] = {"user_id": user_id, "task_id": task_id}
+    row = fetch_one(session, _READ, values)
     if row is None:
         raise NotFound("Task not found")
     return row
@@ -67,6 +89,17 @@ def _create_task(user_id: str, data: TaskCreate) -> TaskPublic:
         return TaskPublic.model_validate(row)
 
 
+@cache
+def _list_tasks_query(sort: str, status: bool, priority: bool) -> PageQuery:
+    """The statements of one shape of request: which filters are set, and the order. Built once each."""
+    where = _own()
+    if status:
+        where.append(col(Task.status) == bindparam("filter_status"))
+    if priority:
+        where.append(col(Task.priority) == bindparam("filter_priority"))
+    return page_query(Task, where, _order(sort))
+
+
 def _list_tasks(
     user_id: str,
     status: TaskStatus | None,
@@ -76,14 +109,10 @@ def _list_tasks(
     page_size: int,
 ) -> Page[TaskPublic]:
     """One page of the caller's tasks, filtered, in the order asked."""
-    where = _own(user_id)
-    if status is not None:
-        where.append(col(Task.status) == status)
-    if priority is not None:
-        where.append(col(Task.priority) == priority)
-    order = _order(sort)
+    query = _list_tasks_query(sort, status is not None, priority is not None)
+    values: dict[str, Any] = {"user_id": user_id, "filter_status": status, "filter_priority": priority}
     with open_session() as session:
-        rows, total = fetch_page(session, Task, where, order, page, page_size)
+        rows, total = fetch_page(session, query, values, page, page_size)
     pages = page_count(total, page_size)
     body = {"items": rows, "total": total, "page": page, "page_size": page_size, "pages": pages}
     return Page[TaskPublic].model_validate(body, from_attributes=True)
@@ -92,15 +121,23 @@ def _list_tasks(
 def _bulk_complete_tasks(user_id: str, ids: list[int]) -> BulkResult[int]:
     """Set status on every id the caller owns, all in one transaction."""
     wanted = list(dict.fromkeys(ids))
-    where = _own(user_id)
+    values: dict[str, Any] = {"user_id": user_id}
     with open_session() as session:
-        found = set(session.exec(select(Task.id).where(col(Task.id).in_(wanted), *where)).all())
+        statement = select(Task.id).where(col(Task.id).in_(wanted), *_own())
+        found = set(session.exec(statement, params=values).all())
         if found:
-            values: dict[str, Any] = {"status": "completed", "updated_at": utcnow()}
-            session.exec(update(Task).where(col(Task.id).in_(found)).values(values))
+            changes: dict[str, Any] = {"status": "completed", "updated_at": utcnow()}
+            session.exec(update(Task).where(col(Task.id).in_(found)).values(changes))
             session.commit()
     failed = [item for item in wanted if item not in found]
     return BulkResult[int](updated_count=len(found), failed_ids=failed)
+
+
+_SEARCH_TASKS = page_query(
+    Task,
+    [*_own(), or_(contains(col(Task.title), "q"), contains(col(Task.description), "q"))],
+    ordering(Task.created_at, Task.id, descending=True, nullable=False),
+)
 
 
 def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskPublic]:
@@ -108,14 +145,9 @@ def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskP
 
     ``%``, ``_`` and ``\\`` in ``q`` match themselves.
     """
-    where = _own(user_id)
-    where.append(or_(
-        contains_text(col(Task.title), q),
-        contains_text(col(Task.description), q),
-    ))
-    order = ordering(Task.created_at, Task.id, descending=True, nullable=False)
+    values: dict[str, Any] = {"user_id": user_id, "q": contains_pattern(q)}
     with open_session() as session:
-        rows, total = fetch_page(session, Task, where, order, page, page_size)
+        rows, total = fetch_page(session, _SEARCH_TASKS, values, page, page_size)
     pages = page_count(total, page_size)
     body = {"items": rows, "total": total, "page": page, "page_size": page_size, "pages": pages}
     return Page[TaskPublic].model_validate(body, from_attributes=True)
@@ -123,10 +155,11 @@ def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskP
 
 def _stats_tasks(user_id: str) -> TaskStatusStats:
     """How many of the caller's tasks have each status: one GROUP BY query."""
-    where = _own(user_id)
+    values: dict[str, Any] = {"user_id": user_id}
     with open_session() as session:
         column = col(Task.status)
-        rows = session.exec(select(column, func.count()).where(*where).group_by(column)).all()
+        statement = select(column, func.count()).where(*_own()).group_by(column)
+        rows = session.exec(statement, params=values).all()
     counts = dict.fromkeys(("pending", "in_progress", "completed"), 0)
     total = 0
     for value, count in rows:
