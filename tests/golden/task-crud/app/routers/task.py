@@ -135,7 +135,10 @@ def _bulk_complete_tasks(user_id: str, ids: list[int]) -> BulkResult[int]:
 
 _SEARCH_TASKS = page_query(
     Task,
-    [*_own(), or_(contains(col(Task.title), "q"), contains(col(Task.description), "q"))],
+    [
+        *_own(),
+        or_(contains(col(Task.title), "q"), contains(col(Task.description), "q")),
+    ],
     ordering(Task.created_at, Task.id, descending=True, nullable=False),
 )
 
