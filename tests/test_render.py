@@ -20,7 +20,7 @@ from conftest import Cli
 from skillrunner.contract import Contract, parse_contract
 from skillrunner.conventions import Conventions
 from skillrunner.errors import ContractError, RenderError
-from skillrunner.render import implement, render_backend, tidy_python
+from skillrunner.render import LINE_LENGTH, implement, render_backend, tidy_python
 from skillrunner.resources import packaged_dir
 from skillrunner.skills import resolve_skill
 
@@ -274,6 +274,48 @@ def test_hostile_free_text_lands_literally_and_compiles(tmp_path: Path, skill: s
     assert contract.title in readme, "the README must show the title as written, not evaluated"
 
 
+_LONG_PATTERN = (r"^(?:[A-Z]{2,4}-[0-9]{3,6}|[a-z]{3,12}_[0-9]{1,4}"
+                 r"|(?:alpha|beta|gamma|delta)-[0-9a-f]{8,16})\d?$")
+_LONG_NAMES = """---
+feature: long-names
+title: Long names
+auth: jwt
+---
+
+## Resource: Specimen
+
+- table: specimens
+
+| Field             | Type | Required | Default | Constraints | Description |
+|-------------------|------|----------|---------|-------------|-------------|
+| classification_code | string | yes | | pattern="<<PATTERN>>" | A code |
+| preservation_state  | enum(<<STATES>>) | no | state_00 | index | Its state |
+
+### Endpoints
+
+| Method | Path                 | Operation                          | Success            | Errors   |
+|--------|----------------------|------------------------------------|--------------------|----------|
+| POST   | /api/specimens       | create                             | 201 Specimen       | 401, 422 |
+| GET    | /api/specimens       | list(filter: preservation_state)   | 200 Page[Specimen] | 401, 422 |
+| GET    | /api/specimens/stats | stats(preservation_state)          | 200 Stats          | 401      |
+"""
+
+
+@pytest.mark.parametrize("skill", SKILLS)
+def test_long_patterns_and_enums_wrap_within_the_line_length(skill: str) -> None:
+    states = ", ".join(f"state_{n:02}" for n in range(24))
+    pattern = _LONG_PATTERN.replace("|", "\\|")  # a | inside a table cell is written \|
+    text = _LONG_NAMES.replace("<<PATTERN>>", pattern).replace("<<STATES>>", states)
+    contract, findings = parse_contract(text, "specs/api/long-names.md")
+    assert contract is not None, "\n".join(map(str, findings))
+    files = render_backend(contract, _conventions(skill))
+    for path, source in files.items():
+        if path.endswith(".py"):
+            long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
+            assert not long, f"{path}: lines {long} are longer than {LINE_LENGTH}"
+    assert _LONG_PATTERN in _constants(files), "the pattern must survive the wrapping intact"
+
+
 # --- project templates override packaged ones --------------------------------------------------------------
 
 
@@ -398,6 +440,16 @@ def test_implement_reports_paths_relative_to_the_project(tmp_path: Path) -> None
 
 
 
+def test_tidy_python_keeps_the_comment_on_the_code_after_the_imports() -> None:
+    source = ('import os\n# the standard library\nimport sys\n\n\n'
+              '# One blank line less would fail ruff: the comment belongs to the function.\n'
+              'def main() -> None:\n    print(os.sep, sys.argv)\n')
+    tidied = tidy_python(source, frozenset({"app"}))
+    assert tidied == ('import os\nimport sys\n\n\n'
+                      '# One blank line less would fail ruff: the comment belongs to the function.\n'
+                      'def main() -> None:\n    print(os.sep, sys.argv)\n')
+
+
 def test_tidy_python_keeps_exactly_the_imports_the_code_reads() -> None:
     source = '''"""A module: Unused in this docstring."""
 
@@ -416,6 +468,7 @@ def load(data: Any, extra: dict[str, int]) -> str:
 '''
     tidied = tidy_python(source, frozenset({"app"}))
     expected = ("from typing import Any\n\nfrom sqlalchemy import func\n\n"
-                "from app.models import Task, escape_like\n\nNOTE = ")
+                "from app.models import Task, escape_like\n\n"
+                "# Session is only named in this comment\nNOTE = ")
     assert expected in tidied, tidied
     assert tidied.endswith(source[source.index("NOTE = ") + len("NOTE = "):]), "the code itself changed"

@@ -47,10 +47,13 @@ def _db_name(prefix: str, table: str, columns: Sequence[str]) -> str:
     return f"{name[: _MAX_NAME - 9]}_{digest}"
 
 
-def _wrap_literal(text: str, indent: int, width: int = 72) -> str:
-    """``text`` as one Python string literal, split into implicitly joined pieces when long."""
+def _wrap_literal(text: str, indent: int, width: int = 72, *, used: int = 8) -> str:
+    """``text`` as one Python string literal, split into implicitly joined pieces when long.
+
+    ``used``: the characters on its line besides the indent and the literal (``description=``, ``,``).
+    """
     whole = _q(text)
-    if len(whole) + indent <= LINE_LENGTH - 8:
+    if len(whole) + indent + used <= LINE_LENGTH:
         return whole
     pieces: list[str] = []
     current = ""
@@ -549,7 +552,7 @@ class _Builder:
         alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" or isinstance(pattern, str) else None
         alias_def = ""
         if kind == "enum":
-            alias_def = f"Literal[{', '.join(_q(v) for v in t.enum_values)}]"
+            alias_def = _lines([_q(v) for v in t.enum_values], 0, "Literal[", "]", used=len(f"{alias} = "))
         max_length = f.constraint("max_length")
         length = max_length if isinstance(max_length, int) else None
         args: list[str] = []
@@ -610,8 +613,11 @@ class _Builder:
                 # Before clean_text, on the str itself: behind a validator (Annotated[SafeText, ...]) the
                 # pattern is still enforced but vanishes from the OpenAPI schema.
                 py = str(alias)
-                alias_def = (f"Annotated[\n    str,\n    StringConstraints(pattern={_q(c.value)}),\n"
-                             "    AfterValidator(clean_text),\n]")
+                constraint = _call("StringConstraints", [f"pattern={_q(c.value)}"], 4, suffix=",")
+                if "\n" in constraint:  # a long pattern: implicitly joined pieces
+                    piece = _wrap_literal(str(c.value), 8, used=len("pattern=,"))
+                    constraint = f"StringConstraints(\n        pattern={piece},\n    ),"
+                alias_def = f"Annotated[\n    str,\n    {constraint}\n    AfterValidator(clean_text),\n]"
             elif c.name in ("ge", "le", "gt", "lt") and kind == "decimal":
                 # Likewise a bound on a Decimal goes before scaled(), where the schema documents it.
                 bound = f"{c.name.capitalize()}(Decimal({_q(str(c.value))}))"
@@ -1073,6 +1079,8 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
         match = _IMPORT.match(stripped)
         if match:
             imports.append(match)
+        elif stripped.startswith("#") and not _import_follows(lines, i):
+            break  # a comment on the code after the imports, not inside them
         elif stripped and not stripped.startswith("#"):
             break
         i += 1
@@ -1131,7 +1139,8 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
         sections[0] = [f"from __future__ import {', '.join(sorted(future, key=_member_key))}"]
     block = "\n\n".join("\n".join(sections[k]) for k in sorted(sections))
     rest = body.strip("\n")
-    first = rest.split("\n", 1)[0] if rest else ""
+    code = [line for line in rest.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    first = code[0] if code else ""
     gap = "\n\n\n" if re.match(r"(async def|def|class|@)", first) else "\n\n"
     out = "\n".join(head).rstrip("\n")
     if out:
@@ -1141,6 +1150,15 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
         out += block + (gap if rest else "\n")
     out += rest
     return _normalise(out)
+
+
+def _import_follows(lines: list[str], i: int) -> bool:
+    """Whether the next line after ``lines[i]`` that is neither blank nor a comment is an import."""
+    for line in lines[i + 1:]:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return _IMPORT.match(stripped) is not None
+    return False
 
 
 def _normalise(text: str) -> str:

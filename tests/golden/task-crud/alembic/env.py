@@ -10,6 +10,7 @@ from app.config import settings
 from app.models.comment import Comment
 from app.models.task import Task
 
+#: Importing a model registers its table in SQLModel.metadata; autogenerate sees only those.
 MODELS = (Task, Comment)
 
 if context.config.config_file_name is not None:

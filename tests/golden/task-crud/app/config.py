@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Words that mark a value copied from a sample .env; matched inside the secret, so keep them specific.
 _PLACEHOLDERS = ("changethis", "changeme", "change-me", "change_me", "your-secret-key", "your_secret_key")
 
 

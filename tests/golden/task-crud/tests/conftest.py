@@ -21,6 +21,7 @@ from httpx import Response
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
+# Settings are read when the app is first imported, which the fixtures below and the test modules do.
 os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{Path(tempfile.mkdtemp()) / 'test.db'}")
 
