@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -253,6 +254,67 @@ def test_skill_md_lists_exactly_the_files_runs_produce(skill: str, task_crud: Co
                    for contract in (task_crud, library, _shelf())
                    for n, p in [(r.snake, r.table) for r in contract.resources]
                    + [("user", "users")]), f"{entry} is listed but never rendered"
+
+
+def _listings(folder: Path) -> Iterator[tuple[str, int, str, str]]:
+    """Each python listing of a skill that names its file: (document, line, path, code)."""
+    for doc in sorted([folder / "SKILL.md", *sorted((folder / "references").glob("*.md"))]):
+        if not doc.is_file():
+            continue
+        body = doc.read_text(encoding="utf-8")
+        for token in parse_markdown(body):
+            first, _, code = token.content.partition("\n")
+            if token.type == "fence" and token.info.strip() == "python" and first.startswith("# "):
+                line = (token.map[0] + 1) if token.map else 0
+                path = first[2:].split(" (", 1)[0].strip()  # "# backend/app/x.py (excerpt)"
+                yield doc.name, line, path, code
+
+
+def _top_level(module: ast.Module) -> tuple[dict[str, str], set[str]]:
+    """Signatures of top-level functions and classes by name, and every imported name."""
+    signatures: dict[str, str] = {}
+    imports: set[str] = set()
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            returns = ast.unparse(node.returns) if node.returns else ""
+            head = [ast.unparse(d) for d in node.decorator_list]
+            kind = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+            signatures[node.name] = f"{head} {kind} {node.name}({ast.unparse(node.args)}) -> {returns}"
+        elif isinstance(node, ast.ClassDef):
+            signatures[node.name] = f"class {node.name}({', '.join(ast.unparse(b) for b in node.bases)})"
+        elif isinstance(node, ast.ImportFrom):
+            imports |= {f"from {node.module} import {a.name} as {a.asname}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            imports |= {f"import {a.name} as {a.asname}" for a in node.names}
+    return signatures, imports
+
+
+@pytest.mark.parametrize("skill", sorted(["backend-builder", *FOLDERS]))
+def test_listings_agree_with_the_files_the_skill_renders(skill: str, task_crud: Contract,
+                                                         library: Contract) -> None:
+    folder = SKILLS / skill if (SKILLS / skill).is_dir() else FOLDERS[skill]
+    conv = load_conventions(folder)
+    rendered: dict[str, list[tuple[dict[str, str], set[str]]]] = {}
+    for contract in (task_crud, library, _shelf()):
+        for rel, text in render_backend(contract, conv).items():
+            if rel.endswith(".py"):
+                rendered.setdefault(f"{conv.root}/{rel}", []).append(_top_level(ast.parse(text)))
+    problems = []
+    checked = 0
+    for doc, line, path, code in _listings(folder):
+        if path not in rendered:
+            continue  # a listing of a file this skill never renders (an example, a test)
+        checked += 1
+        signatures, imports = _top_level(ast.parse(code))
+        for name, signature in signatures.items():
+            if not any(signature == r[0].get(name) for r in rendered[path]):
+                found = {r[0].get(name) for r in rendered[path]}
+                problems.append(f"{doc}:{line} {path}: {signature}\n    generated: {found}")
+        for name in sorted(imports - set().union(*(r[1] for r in rendered[path]))):
+            problems.append(f"{doc}:{line} {path}: {name} is not imported by the generated file")
+    assert not problems, "\n".join(problems)
+    if skill != "backend-features":  # the sixth skill is conventions only, no listings
+        assert checked >= 5, f"only {checked} listings name a file {skill} renders"
 
 
 # --- on the wire: real requests through the ASGI app ----------------------------------------------------
