@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 import pytest
 
-from skillrunner.contract import Contract, load_contract, parse_contract
+from skillrunner.contract import _RESERVED_RESOURCES, Contract, load_contract, parse_contract
 from skillrunner.conventions import Conventions, load_conventions
 from skillrunner.frontmatter import parse_document
 from skillrunner.markdown import parse_markdown
@@ -217,6 +217,32 @@ def test_dependencies_module_holds_the_dependency_and_auth_the_checks(task_crud:
     assert "from app.utils.auth import decode_subject" in files["app/dependencies.py"]
     assert "CurrentUser = Annotated[str, Depends(get_current_user)]" in files["app/dependencies.py"]
     assert "from app.dependencies import CurrentUser" in files["app/routers/tasks.py"]
+
+
+def test_every_name_the_generated_code_takes_is_refused_as_a_resource_name(
+        task_crud: Contract, library: Contract) -> None:
+    contracts = [task_crud, library, _shelf(),
+                 *(load_contract(p) for p in sorted((TESTS / "contracts").glob("*.md")))]
+    ours = {r.name for c in contracts for r in c.resources}
+    taken: set[str] = set()
+    for contract in contracts:
+        for skill in ["backend-builder", *FOLDERS]:
+            folder = SKILLS / skill if (SKILLS / skill).is_dir() else FOLDERS[skill]
+            for rel, text in render_backend(contract, load_conventions(folder)).items():
+                if rel.endswith(".py"):
+                    tree = ast.parse(text)
+                    for node in tree.body:
+                        if isinstance(node, ast.ImportFrom):
+                            taken |= {a.asname or a.name for a in node.names}
+                        elif isinstance(node, ast.ClassDef):
+                            taken.add(node.name)
+                        elif isinstance(node, ast.Assign):
+                            taken |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    # PascalCase names, as a resource's; those made from a resource's own name are its to take
+    pascal = {n for n in taken if re.fullmatch(r"[A-Z][A-Za-z0-9]*", n) and not n.isupper()}
+    missing = sorted(n for n in pascal if not any(n.startswith(r) for r in ours))
+    assert not [n for n in missing if n not in _RESERVED_RESOURCES], \
+        "a contract may name a resource after these, and the generated code would break"
 
 
 # --- SKILL.md bodies in step with the rendered trees ----------------------------------------------------

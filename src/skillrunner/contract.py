@@ -335,12 +335,23 @@ _BUILTINS = frozenset({
     "print", "property", "range", "repr", "reversed", "round", "set", "setattr", "slice", "sorted",
     "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip",
 })
-#: Class names generated code imports or defines besides each resource's own.
+#: Names the generated modules import or define: a resource of that name would shadow them.
 _RESERVED_RESOURCES = frozenset({
-    "Annotated", "Any", "APIRouter", "Base", "Body", "BulkRequest", "BulkResult", "Column", "Decimal",
-    "Depends", "Enum", "FastAPI", "Field", "HTTPException", "Literal", "Optional", "Page", "Path",
-    "Query", "Relationship", "Request", "Response", "Session", "Settings", "SQLModel", "Stats",
-    "Token", "User", "UUID",
+    "AfterValidator", "AllowInfNan", "Annotated", "Any", "APIRouter", "AppError", "AsyncIterator",
+    "Base", "BaseModel", "BaseSettings", "BigInteger", "Body", "Boolean", "BulkRequest", "BulkResult",
+    "Callable", "Caller", "Column", "ConfigDict", "Conflict", "CurrentUser", "Date", "DateTime",
+    "Decimal", "Depends", "Dialect", "Email", "EmailStr", "Endpoint", "Enum", "ErrorBody", "ErrorInfo",
+    "FastAPI", "Field", "FieldError", "Finite", "Float", "Forbidden", "Ge", "Generic", "Gt",
+    "HTTPAuthorizationCredentials", "HTTPBearer", "HTTPException", "HttpUrl", "HttpUrlText", "IdT",
+    "Index", "Int64", "Integer", "IntegrityError", "Interval", "IntId", "InvalidHashError",
+    "InvalidInput", "InvalidOperation", "Iterator", "JsonObject", "JSONResponse", "Le", "Literal", "Lt",
+    "Maker", "NotFound", "Numeric", "OAuth2PasswordRequestForm", "Optional", "OrmSession", "Page",
+    "PageQuery", "ParamSpec", "PasswordHasher", "Path", "Query", "Register", "Relationship", "Request",
+    "RequestValidationError", "Response", "Row", "SafeText", "Scene", "Select", "Sequence", "Session",
+    "Settings", "SettingsConfigDict", "SQLModel", "Stats", "String", "StringConstraints", "TestClient",
+    "Text", "ThreadPoolExecutor", "Token", "TypeAdapter", "TypeDecorator", "TypeVar", "Unauthorized",
+    "UniqueConstraint", "User", "UserPublic", "UTCDateTime", "UtcDatetime", "Uuid", "UUID",
+    "ValidationErrorBody", "VerificationError",
 })
 _SCHEMA_SUFFIXES = ("Base", "Create", "Update", "Public", "Read")
 _RESERVED_SNAKE = frozenset({"auth", "common", "user"})
@@ -360,6 +371,15 @@ savepoint select session_user set similar some symmetric system_user table table
 temporary then to trailing transaction trigger true union unique update user using vacuum values
 variadic verbose view virtual when where window with
 """))
+
+
+def _reserved_table_hint(table: str) -> str:
+    """A name for a table that is not reserved: the plural when it is free, else app_<name>."""
+    plural = f"{table}s"
+    if table.endswith("s") or plural in _SQL_RESERVED:
+        return f"write e.g. app_{table}"
+    return f"write e.g. {plural} or app_{table}"
+
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _PASCAL = re.compile(r"[A-Z][A-Za-z0-9]*")
@@ -1424,7 +1444,7 @@ class _Checker:
                       "table-name")
         elif table in _SQL_RESERVED or keyword.iskeyword(table) or keyword.issoftkeyword(table):
             self.emit(at, f"table name {table!r} is a reserved word (SQL or Python)",
-                      f"write e.g. {table}s or app_{table}", "table-name")
+                      _reserved_table_hint(table), "table-name")
         elif table == "alembic_version" or table.startswith("sqlite_"):
             self.emit(at, f"table name {table!r} is used by the database tools", "choose another name",
                       "table-name")

@@ -412,6 +412,19 @@ def _number_json(kind: str, value: float) -> Any:
 _Check = tuple[str, tuple[str, ...], str]
 
 
+#: Names the endpoint and data functions of a list already use (parameters, locals, imports): a
+#: filter on a field of that name takes it as ``name_`` (the query parameter keeps the name).
+_TAKEN = frozenset({
+    "any", "annotated", "bindparam", "body", "cache", "changes", "col", "column", "contains",
+    "contains_pattern", "count", "counts", "data", "date", "datetime", "delete", "error_responses",
+    "extra", "failed", "fetch_one", "fetch_page", "found", "func", "ids", "item", "later", "now",
+    "open_session", "or_", "order", "ordering", "page", "page_count", "page_query", "page_size",
+    "pages", "q", "query", "result", "router", "row", "row_query", "rows", "run_db", "select",
+    "service", "session", "sort", "statement", "total", "update", "user_id", "utcnow", "value",
+    "values", "wanted", "where",
+})
+
+
 @dataclass(frozen=True)
 class FieldView:
     """One contract field, as the model, schema, migration and test templates need it."""
@@ -436,6 +449,7 @@ class FieldView:
     unique: bool = False
     sortable: bool = True
     query: str = ""  # the annotation of a list filter on this field
+    arg: str = ""  # its name as a filter parameter: the field's, or with a trailing _ (see _TAKEN)
     default_json: Any = None  # the contract's default as JSON (when has_default)
     bad_query: str | None = None  # a query value a list filter on this field must refuse (422)
 
@@ -656,15 +670,18 @@ class _Builder:
             col_parts.append(f"sa.ForeignKey({_q(ref_target.table + '.id')})")
         col_parts.append(f"nullable={f.nullable}")
         col_parts = [p for p in col_parts if p]
+        arg = f"{f.name}_" if f.name in _TAKEN else f.name
+        query_args = [f"alias={_q(f.name)}"] if arg != f.name else []
         if kind in ("string", "email", "url"):
-            query = f"Annotated[SafeText | None, Query(max_length={length})]"
+            query_args.insert(0, f"max_length={length}")
+            query = f"Annotated[SafeText | None, Query({', '.join(query_args)})]"
         else:
             plain = {"decimal": "Decimal", "number": "Finite", "integer": "Int64"}.get(kind, py)
-            query = f"Annotated[{plain} | None, Query()]"
+            query = f"Annotated[{plain} | None, Query({', '.join(query_args)})]"
         return FieldView(
-            query=query, name=f.name, kind=kind, spec=t.spec, required=f.required, nullable=f.nullable,
-            has_default=f.has_default, type=py, annotation=annotation, args=tuple(base_args),
-            update_args=tuple(update_args), column_args=tuple(col_parts),
+            query=query, arg=arg, name=f.name, kind=kind, spec=t.spec, required=f.required,
+            nullable=f.nullable, has_default=f.has_default, type=py, annotation=annotation,
+            args=tuple(base_args), update_args=tuple(update_args), column_args=tuple(col_parts),
             description=f.description, ref=ref_target.name if ref_target else None,
             ref_table=ref_target.table if ref_target else None, alias=alias, alias_def=alias_def,
             enum_values=t.enum_values, unique=f.constraint("unique") is True,
