@@ -23,7 +23,7 @@ ERROR_ENVELOPES: tuple[str, ...] = ErrorEnvelope.__args__  # type: ignore[attr-d
 FILE_KINDS: dict[str, str] = {
     "main": "the FastAPI app: routers, exception handlers, table creation on start",
     "config": "settings read from the environment (pydantic-settings)",
-    "database": "engine and session dependency",
+    "database": "engine, database threads (run_db), sessions and the statement helpers",
     "auth": "the get_current_user dependency (JWT verification)",
     "dependencies": "optional: CurrentUser, the dependency routers declare (auth keeps the JWT checks)",
     "errors": "exception handlers and the error envelope",
