@@ -91,7 +91,7 @@ def test_init_all_agents_writes_each_agents_format(project: Path, cli: Cli) -> N
         assert f"skillrunner run /sp.{name} <feature> --json" in text
 
     opencode = {p.name.removeprefix("sp.").removesuffix(".md"): p
-                for p in _files(project, ".opencode/commands")}
+                for p in _files(project, ".opencode/command")}
     assert sorted(opencode) == COMMANDS
     for name, path in opencode.items():
         data, body = _frontmatter(path.read_text(encoding="utf-8"))
@@ -190,22 +190,6 @@ def test_init_defaults_to_claude_and_remembers_agents(project: Path) -> None:
     assert init_project(project=project).agents == ("claude", "opencode")
 
 
-def test_init_moves_opencode_commands_from_the_old_folder(project: Path) -> None:
-    init_project(project=project, agents=["opencode"])
-    old, new = project / ".opencode/command", project / ".opencode/commands"
-    new.rename(old)  # what an earlier version wrote, recorded in the manifest under the old path
-    manifest = project / ".skillrunner/manifest.json"
-    recorded = manifest.read_text(encoding="utf-8")
-    manifest.write_text(recorded.replace(".opencode/commands/", ".opencode/command/"), encoding="utf-8")
-    (old / "sp.plan.md").write_text("my own plan command\n", encoding="utf-8")
-    report = init_project(project=project)
-    assert report.agents == ("opencode",)
-    assert ".opencode/commands/sp.plan.md" in report.created
-    assert ".opencode/command/sp.tasks.md" in report.removed  # untouched: moved
-    assert (old / "sp.plan.md").read_text(encoding="utf-8") == "my own plan command\n"  # edited: kept
-    assert not (old / "sp.tasks.md").exists() and (new / "sp.tasks.md").is_file()
-
-
 def test_unknown_agent_is_a_usage_error(project: Path, cli: Cli) -> None:
     result = cli("init", "--agent", "emacs", expect=2)
     assert "emacs" in result.output
@@ -227,7 +211,7 @@ def test_project_skill_with_awkward_description_stays_parseable(project: Path) -
     assert toml["description"].endswith(readable)
     assert readable + " Use when testing escapes." in toml["prompt"]
     for path in (".claude/commands/sp.odd-skill.md", ".github/prompts/sp.odd-skill.prompt.md",
-                 ".opencode/commands/sp.odd-skill.md"):
+                 ".opencode/command/sp.odd-skill.md"):
         data, body = _frontmatter((project / path).read_text(encoding="utf-8"))
         assert data["description"].endswith(readable)
         assert readable in body
@@ -248,7 +232,7 @@ def test_a_description_cannot_run_or_read_anything_through_a_command(project: Pa
              if "hostile" in p.name and "skills" not in p.parts}
     assert len(texts) == 5  # one command per agent that has commands
     for path in (".claude/commands/sp.hostile.md", ".github/prompts/sp.hostile.prompt.md",
-                 ".opencode/commands/sp.hostile.md"):
+                 ".opencode/command/sp.hostile.md"):
         texts[f"{path} description"] = _frontmatter(texts[path])[0]["description"]
     gemini = tomllib.loads(texts[".gemini/commands/sp/hostile.toml"])
     texts["gemini description"] = gemini["description"]

@@ -72,7 +72,6 @@ class Agent:
     invoke: str  # what the person types, with {name}
     args: str = ""
     args_ref: str = ""
-    moved_from: tuple[str, ...] = ()  # folders earlier versions wrote to: still this agent's
 
     def command_path(self, name: str) -> str:
         """The project-relative path of the command ``/sp.<name>``."""
@@ -95,10 +94,8 @@ AGENTS: dict[str, Agent] = {a.name: a for a in (
     Agent("cursor", "Cursor", "", ".cursor/commands/sp.{name}.md",
           "agents/cursor/command.md.j2", "/sp.{name}"),
     Agent("codex", "Codex", ".agents/skills", "", "", "${name}"),
-    # OpenCode reads .opencode/commands/ (its older docs said command/, where we wrote before).
-    Agent("opencode", "OpenCode", "", ".opencode/commands/sp.{name}.md",
-          "agents/opencode/command.md.j2", "/sp.{name}", "$ARGUMENTS", "$ARGUMENTS",
-          moved_from=(".opencode/command/",)),
+    Agent("opencode", "OpenCode", "", ".opencode/command/sp.{name}.md",
+          "agents/opencode/command.md.j2", "/sp.{name}", "$ARGUMENTS", "$ARGUMENTS"),
 )}
 
 
@@ -195,8 +192,7 @@ def _agent_names(names: Iterable[str]) -> tuple[str, ...]:
 def installed_agents(*, project: Path) -> tuple[str, ...]:
     """The agents an earlier ``init`` wrote files for, per the project's manifest."""
     recorded = recorded_files(project=project, key=INIT_KEY)
-    return tuple(a.name for a in AGENTS.values()
-                 if any(p.startswith((a.prefix, *a.moved_from)) for p in recorded))
+    return tuple(a.name for a in AGENTS.values() if any(p.startswith(a.prefix) for p in recorded))
 
 
 def _pack(project: Path) -> list[Skill]:

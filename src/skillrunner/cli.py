@@ -737,7 +737,7 @@ def init_cmd(agents: tuple[str, ...], force: bool, dry_run: bool, as_json: bool)
       gemini    .gemini/commands/sp/<name>.toml                                /sp:<name>
       cursor    .cursor/commands/sp.<name>.md                                  /sp.<name>
       codex     .agents/skills/<skill>/                                        $<skill>
-      opencode  .opencode/commands/sp.<name>.md                                /sp.<name>
+      opencode  .opencode/command/sp.<name>.md                                 /sp.<name>
     Everything comes from the installed package (offline). Rerunning updates what init wrote;
     files you edited are left alone and listed (--force overwrites them).
       skillrunner init --agent claude --agent gemini
