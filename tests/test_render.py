@@ -316,6 +316,76 @@ def test_long_patterns_and_enums_wrap_within_the_line_length(skill: str) -> None
     assert _LONG_PATTERN in _constants(files), "the pattern must survive the wrapping intact"
 
 
+_DEEP = """---
+feature: deep
+title: Deep
+auth: builtin
+---
+
+## Resource: WarehouseSample
+
+- table: warehouse_samples
+- soft delete: yes
+
+| Field | Type | Required | Default | Constraints | Description |
+|---|---|---|---|---|---|
+| label | string | no |  | max_length=40 | A label |
+
+### Endpoints
+
+| Method | Path | Operation | Success | Errors |
+|---|---|---|---|---|
+| POST | /api/warehouse-samples | create | 201 WarehouseSample | 401, 422 |
+
+## Resource: ShippingParcel
+
+- table: shipping_parcels
+- parent: WarehouseSample (on delete: restrict)
+- soft delete: yes
+
+| Field | Type | Required | Default | Constraints | Description |
+|---|---|---|---|---|---|
+| label | string | no |  | max_length=40 | A label |
+
+### Endpoints
+
+| Method | Path | Operation | Success | Errors |
+|---|---|---|---|---|
+| POST | /api/warehouse-samples/{warehouse_sample_id}/parcels | create | 201 ShippingParcel | 401, 404, 422 |
+
+## Resource: CustomsTicket
+
+- table: customs_tickets
+- owner: none
+- parent: ShippingParcel
+
+| Field | Type | Required | Default | Constraints | Description |
+|---|---|---|---|---|---|
+| state | enum(open, shut) | no | open |  | Its state |
+
+### Endpoints
+
+| Method | Path | Operation | Success | Errors |
+|---|---|---|---|---|
+| POST | /api/parcels/{shipping_parcel_id}/tickets | create | 201 CustomsTicket | 401, 404, 422 |
+| GET | /api/parcels/{shipping_parcel_id}/tickets | list(filter: state) | 200 Page[CustomsTicket] | - |
+| GET | /api/parcels/{shipping_parcel_id}/tickets/stats | stats(state) | 200 Stats | 401, 404 |
+| PATCH | /api/parcels/{shipping_parcel_id}/tickets/shut | bulk_update(state=shut) | 200 BulkResult | - |
+| DELETE | /api/parcels/{shipping_parcel_id}/tickets/{id} | delete | 204 | 401, 404 |
+"""
+
+
+@pytest.mark.parametrize("skill", SKILLS)
+def test_deep_nesting_under_soft_deleted_owners_wraps_within_the_line_length(skill: str) -> None:
+    contract, findings = parse_contract(_DEEP, "specs/api/deep.md")
+    assert contract is not None, "\n".join(map(str, findings))
+    for path, source in render_backend(contract, _conventions(skill)).items():
+        if path.endswith(".py"):
+            ast.parse(source, path)
+            long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
+            assert not long, f"{path}: lines {long} are longer than {LINE_LENGTH}"
+
+
 # --- project templates override packaged ones --------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 import re
 import sys
 import textwrap
@@ -82,8 +83,8 @@ def _call(head: str, args: Sequence[str], indent: int, *, description: str = "",
         return one
     if description:
         items[-1] = f"description={_wrap_literal(description, indent + 4)}"
-    pad = " " * (indent + 4)
-    return f"{head}(\n" + "".join(f"{pad}{a},\n" for a in items) + " " * indent + ")" + suffix
+    body = "".join(f"{' ' * (indent + 4)}{_wrap_expr(a, indent + 4)},\n" for a in items)
+    return f"{head}(\n{body}{' ' * indent}){suffix}"
 
 
 def _lines(items: Sequence[str], indent: int, open_: str = "[", close: str = "]", *, used: int = 0) -> str:
@@ -91,8 +92,50 @@ def _lines(items: Sequence[str], indent: int, open_: str = "[", close: str = "]"
     one = open_ + ", ".join(items) + (", " if open_ == "(" and len(items) == 1 else "") + close
     if indent + used + len(one) <= LINE_LENGTH:
         return one
+    body = "".join(f"{' ' * (indent + 4)}{_wrap_expr(a, indent + 4)},\n" for a in items)
+    return f"{open_}\n{body}{' ' * indent}{close}"
+
+
+def _wrap_expr(expr: str, indent: int) -> str:
+    """``expr`` (followed by a comma) as it is when it fits, else broken inside the parentheses of the
+    call it ends with, one argument per line, each broken the same way."""
+    if indent + len(expr) + 1 <= LINE_LENGTH or "\n" in expr:
+        return expr
+    call = _final_call(expr)
+    if call is None:
+        return expr
+    head, args = call
     pad = " " * (indent + 4)
-    return open_ + "\n" + "".join(f"{pad}{a},\n" for a in items) + " " * indent + close
+    return head + "(\n" + "".join(f"{pad}{_wrap_expr(a, indent + 4)},\n" for a in args) + " " * indent + ")"
+
+
+def _final_call(expr: str) -> tuple[str, list[str]] | None:
+    """``(head, arguments)`` when ``expr`` ends with a call's closing parenthesis, else None.
+
+    Brackets inside string literals do not count. Only a call is split: breaking ``(a)`` over
+    lines with a trailing comma would turn it into a tuple.
+    """
+    depth, quote, escaped, opened = 0, "", False, -1
+    commas: list[int] = []
+    for i, ch in enumerate(expr):
+        if quote:
+            escaped, quote = (False, quote) if escaped else (ch == "\\", "" if ch == quote else quote)
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            if depth == 0 and ch == "(":
+                opened, commas = i, []
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 1 and opened >= 0:
+            commas.append(i)
+    if depth != 0 or opened <= 0 or not expr.endswith(")") or not re.match(r"[\w)\]]", expr[opened - 1]):
+        return None
+    bounds = [opened, *commas, len(expr) - 1]
+    args = [expr[a + 1:b].strip() for a, b in itertools.pairwise(bounds)]
+    return expr[:opened], [a for a in args if a]
 
 
 def _q(value: Any) -> str:
@@ -218,8 +261,9 @@ def _regex_sample(pattern: str, seed: int) -> str | None:
             elif name == "SUBPATTERN":
                 if not emit(arg[-1]):
                     return False
-            elif name == "BRANCH":
-                if not emit(arg[1][0]):
+            elif name == "BRANCH":  # seeds take turns through the alternatives too
+                branches = arg[1]
+                if not emit(branches[int(pick([str(i) for i in range(len(branches))]))]):
                     return False
             elif name == "AT":
                 continue
@@ -282,7 +326,7 @@ def _text_sample(f: Field, n: int) -> str | None:
         return _regex_sample(pattern, n)
     low = f.constraint("min_length")
     high = f.constraint("max_length")
-    text = f"{f.name}-{n}"
+    text = f"{f.name.replace('_', '-')}-{n}"  # no LIKE wildcard: search tests count matches
     if isinstance(high, int) and len(text) > high:
         text = (chr(ord("a") + n % 26) + str(n // 26))[:high] if high > 1 else chr(ord("a") + n % 26)
     if isinstance(low, int) and len(text) < low:
@@ -323,7 +367,8 @@ def _sample(f: Field, n: int) -> Any:
     if kind == "email":
         return f"user{n}@example.com"
     if kind == "url":
-        return f"https://example.com/{f.name}/{n}"
+        # No _ from the field's name: search tests count on samples without LIKE wildcards.
+        return f"https://example.com/{f.name.replace('_', '-')}/{n}"
     if kind == "list":
         return [f"{f.name}-{n}"]
     if kind == "json":
