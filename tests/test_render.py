@@ -7,10 +7,12 @@ import configparser
 import difflib
 import json
 import os
+import random
 import re
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +386,154 @@ def test_deep_nesting_under_soft_deleted_owners_wraps_within_the_line_length(ski
             ast.parse(source, path)
             long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
             assert not long, f"{path}: lines {long} are longer than {LINE_LENGTH}"
+
+
+# --- random contracts ---------------------------------------------------------------------------------------
+
+_NAMES = ["Ticket", "Widget", "Album", "Recipe", "Gadget", "Sample", "Invoice", "Lesson", "Parcel", "Badge"]
+#: Field names, many of them words the generated code uses for its own variables.
+_FIELDS = ["title", "label", "values", "query", "total", "session", "where", "data", "row", "result",
+           "count", "value", "item", "rank", "score", "flag", "state", "kind", "level", "price", "amount",
+           "born_on", "seen_at", "email_addr", "homepage", "tags", "meta", "code", "note", "body_text",
+           "changes", "found", "extra", "now", "column", "statement", "wanted", "pages", "rows"]
+_KINDS = ["string", "text", "integer", "number", "decimal", "boolean", "date", "datetime", "uuid", "email",
+          "url", "enum", "list", "json", "ref"]
+_FILTERABLE = ("string", "email", "url", "integer", "boolean", "date", "uuid", "enum")
+_SEARCHABLE = ("string", "text", "email", "url")
+_PATTERNS = ["^[a-z]{2,8}$", "^[A-Z][0-9]{3}$", r"^(red\|green\|blue)$"]  # \| inside a table cell
+_ENUM_VALUES = ["low", "mid", "high", "open", "done", "x1", "in_progress"]
+_FIELD_HEAD = "| Field | Type | Required | Default | Constraints | Description |\n|---|---|---|---|---|---|\n"
+_ENDPOINT_HEAD = "| Method | Path | Operation | Success | Errors |\n|---|---|---|---|---|\n"
+
+
+@dataclass(frozen=True)
+class _RandomField:
+    name: str
+    kind: str
+    values: tuple[str, ...]  # an enum's
+    row: str  # its line of the field table
+
+
+def _random_field(r: random.Random, name: str, targets: list[str]) -> _RandomField:
+    """One field, valid by construction: a type, constraints that fit it, maybe a default."""
+    kind = r.choice(_KINDS if targets else _KINDS[:-1])
+    required = r.random() < 0.4 and kind != "ref"
+
+    def maybe(value: str) -> str:
+        return "" if required or r.random() < 0.5 else value
+
+    spec, default, cons, values = kind, "", [], ()
+    if kind == "string" and r.random() < 0.3:
+        cons.append(f'pattern="{r.choice(_PATTERNS)}"')
+    elif kind == "string":
+        cons.append(f"max_length={r.choice([20, 80, 255])}")
+        default = maybe("hello")
+    elif kind == "text":
+        cons.append(f"max_length={r.choice([500, 2000])}")
+    elif kind == "integer":
+        low = r.choice([0, 1, -5])
+        cons += [f"ge={low}", f"le={low + r.choice([10, 1000])}"]
+        default = maybe(str(low + 1))
+    elif kind in ("number", "decimal"):
+        spec = "decimal(8, 2)" if kind == "decimal" else kind
+        cons.append("gt=0")
+        default = maybe("1.5")
+    elif kind == "boolean":
+        default = maybe(r.choice(["true", "false"]))
+    elif kind == "date":
+        default = maybe("2024-01-31")
+    elif kind == "url":
+        cons.append("max_length=300")
+    elif kind == "enum":
+        values = tuple(r.sample(_ENUM_VALUES, r.randint(1, 4)))
+        spec = f"enum({', '.join(values)})"
+        default = maybe(values[0])
+    elif kind == "list":
+        spec, default = "list[string]", "" if required else "[]"
+        cons.append("max_items=5")
+    elif kind == "ref":
+        spec = f"ref({r.choice(targets)})"
+    if kind in ("string", "email", "integer", "date", "uuid", "enum") and r.random() < 0.3:
+        cons.append("index")
+    if kind in ("integer", "uuid", "email") and r.random() < 0.15:
+        cons.append("unique")
+    cells = [name, spec, "yes" if required else "no", default, ", ".join(cons), f"The {name}"]
+    row = f"| {' | '.join(cells)} |\n"
+    return _RandomField(name, kind, values, row)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _random_resource(r: random.Random, name: str, auth: str, made: list[tuple[str, str]]) -> str:
+    """A resource section: settings, fields and a random choice of every operation."""
+    table = _snake(name) + "s"
+    timestamps = r.choice(["yes", "yes", "no"])
+    parent = made[-1] if made and r.random() < 0.5 else None
+    settings = [f"table: {table}", f"id: {r.choice(['int', 'int', 'uuid'])}",
+                f"owner: {'none' if auth == 'none' else r.choice(['user', 'user', 'none'])}",
+                f"timestamps: {timestamps}"]
+    if r.random() < 0.25:
+        settings.append("soft delete: yes")
+    if parent:
+        settings.append(f"parent: {parent[0]} (on delete: {r.choice(['cascade', 'restrict'])})")
+    fields = [_random_field(r, f, [m for m, _ in made]) for f in r.sample(_FIELDS, r.randint(1, 6))]
+
+    def named(*kinds: str) -> list[str]:
+        return [f.name for f in fields if f.kind in kinds]
+
+    def some(names: list[str], most: int) -> list[str]:
+        return r.sample(names, min(len(names), r.randint(0, most)))
+
+    base = f"/api/{parent[1]}/{{{_snake(parent[0])}_id}}/{table}" if parent else f"/api/{table}"
+    ops = [("POST", base, "create", f"201 {name}"), ("GET", f"{base}/{{id}}", "get", f"200 {name}")]
+    if r.random() < 0.8:
+        stamps = ["created_at"] if timestamps == "yes" else []
+        sortable = [*named(*(set(_KINDS) - {"json", "list"})), "id", *stamps]
+        clauses = [f"{k}: {', '.join(v)}" for k, v in (("filter", some(named(*_FILTERABLE), 3)),
+                                                        ("sort", some(sortable, 3))) if v]
+        operation = "list" + (f"({'; '.join(clauses)})" if clauses else "")
+        ops.append(("GET", base, operation, f"200 Page[{name}]"))
+    if named(*_SEARCHABLE) and r.random() < 0.6:
+        searched = r.sample(named(*_SEARCHABLE), min(2, len(named(*_SEARCHABLE))))
+        ops.append(("GET", f"{base}/search", f"search({', '.join(searched)})", f"200 Page[{name}]"))
+    if named("enum", "boolean") and r.random() < 0.6:
+        ops.append(("GET", f"{base}/stats", f"stats({r.choice(named('enum', 'boolean'))})", "200 Stats"))
+    if named("enum", "boolean") and r.random() < 0.5:
+        chosen = r.choice(named("enum", "boolean"))
+        field = next(f for f in fields if f.name == chosen)
+        value = field.values[-1] if field.kind == "enum" else "true"
+        method = r.choice(["POST", "PATCH"])
+        ops.append((method, f"{base}/bulk-set", f"bulk_update({field.name}={value})", "200 BulkResult"))
+    ops += [op for op in [("PATCH", f"{base}/{{id}}", "update", f"200 {name}"),
+                          ("DELETE", f"{base}/{{id}}", "delete", "204")] if r.random() < 0.8]
+    made.append((name, table))
+    return (f"\n## Resource: {name}\n\n" + "".join(f"- {x}\n" for x in settings)
+            + "\n" + _FIELD_HEAD + "".join(f.row for f in fields)
+            + "\n### Endpoints\n\n" + _ENDPOINT_HEAD
+            + "".join(f"| {m} | {p} | {o} | {s} | 404, 422 |\n" for m, p, o, s in ops))
+
+
+def random_contract(seed: int) -> str:
+    """A valid contract that uses a random mix of what the format allows: the same seed, the same text."""
+    r = random.Random(seed)
+    auth = r.choice(["jwt", "jwt", "builtin", "none"])
+    made: list[tuple[str, str]] = []  # (name, table) of the resources so far: parents and ref targets
+    sections = [_random_resource(r, name, auth, made) for name in r.sample(_NAMES, r.randint(1, 3))]
+    return f"---\nfeature: random{seed}\ntitle: Random {seed}\nauth: {auth}\n---\n" + "".join(sections)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_contracts_check_clean_and_render_within_the_line_length(seed: int) -> None:
+    contract, findings = parse_contract(random_contract(seed), f"specs/api/random{seed}.md")
+    assert contract is not None and not findings, "\n".join(map(str, findings))
+    for skill in SKILLS:
+        for path, source in render_backend(contract, _conventions(skill)).items():
+            if path.endswith(".py"):
+                ast.parse(source, f"{skill}/{path}")
+                long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
+                assert not long, f"{skill}/{path}: lines {long} are longer than {LINE_LENGTH}"
 
 
 # --- project templates override packaged ones --------------------------------------------------------------

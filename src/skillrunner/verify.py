@@ -286,7 +286,9 @@ def _schema_mismatches(contract: Contract, f: Field, schema: dict[str, Any],
     if fmt and not any(b.get("format") == fmt for b in branches):
         out.append(f"the schema lacks format {fmt!r}")
     if kind == "enum":
-        documented = next((b["enum"] for b in branches if isinstance(b.get("enum"), list)), None)
+        # A one-value Literal is documented as {"const": value}: an enum of one.
+        documented = next((b["enum"] if isinstance(b.get("enum"), list) else [b["const"]]
+                           for b in branches if isinstance(b.get("enum"), list) or "const" in b), None)
         if documented is None or sorted(map(str, documented)) != sorted(f.type.enum_values):
             out.append(f"the contract allows {', '.join(f.type.enum_values)}, the schema documents "
                        f"{', '.join(map(str, documented or [])) or 'no enum'}")
