@@ -892,3 +892,35 @@ def test_fuzz_byte_splices(source: str, at: int, junk: bytes) -> None:
     raw = source.encode("utf-8")
     at %= len(raw)
     check_outcome(raw[:at] + junk + raw[at + len(junk):])
+
+
+def test_unique_on_too_few_integers_is_a_warning_the_tests_need_as_many_rows() -> None:
+    from skillrunner.contract import _UNIQUE_VALUES_NEEDED
+    from skillrunner.render import _SAMPLES
+
+    assert _UNIQUE_VALUES_NEEDED == _SAMPLES
+    text = """---
+feature: seats
+title: Seats
+auth: jwt
+---
+
+## Resource: Seat
+
+- table: seats
+
+| Field | Type    | Required | Default | Constraints              | Description |
+|-------|---------|----------|---------|--------------------------|-------------|
+| row   | integer | yes      |         | gt=0, lt=12, unique      | Row number  |
+| place | integer | yes      |         | ge=1, le=24, unique      | Seat number |
+
+### Endpoints
+
+| Method | Path       | Operation | Success  | Errors   |
+|--------|------------|-----------|----------|----------|
+| POST   | /api/seats | create    | 201 Seat | 401, 422 |
+"""
+    contract, findings = parse_contract(text, "specs/api/seats.md")
+    assert contract is not None
+    assert [(f.line, f.severity, f.message.split(",")[0]) for f in findings] == [
+        (13, "warning", "unique row has only 11 possible values")]
