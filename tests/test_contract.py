@@ -895,10 +895,10 @@ def test_fuzz_byte_splices(source: str, at: int, junk: bytes) -> None:
 
 
 def test_unique_on_too_few_integers_is_a_warning_the_tests_need_as_many_rows() -> None:
-    from skillrunner.contract import _UNIQUE_VALUES_NEEDED
+    from skillrunner.contract import SAMPLES_PER_FIELD
     from skillrunner.render import _SAMPLES
 
-    assert _UNIQUE_VALUES_NEEDED == _SAMPLES
+    assert SAMPLES_PER_FIELD == _SAMPLES
     text = """---
 feature: seats
 title: Seats

@@ -303,6 +303,15 @@ auth: jwt
 """
 
 
+def _assert_parses_within_the_line_length(files: dict[str, str], label: str = "") -> None:
+    """Every generated Python file parses, and none has a line longer than ruff allows."""
+    for path, source in files.items():
+        if path.endswith(".py"):
+            ast.parse(source, f"{label}{path}")
+            long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
+            assert not long, f"{label}{path}: lines {long} are longer than {LINE_LENGTH}"
+
+
 @pytest.mark.parametrize("skill", SKILLS)
 def test_long_patterns_and_enums_wrap_within_the_line_length(skill: str) -> None:
     states = ", ".join(f"state_{n:02}" for n in range(24))
@@ -311,10 +320,7 @@ def test_long_patterns_and_enums_wrap_within_the_line_length(skill: str) -> None
     contract, findings = parse_contract(text, "specs/api/long-names.md")
     assert contract is not None, "\n".join(map(str, findings))
     files = render_backend(contract, _conventions(skill))
-    for path, source in files.items():
-        if path.endswith(".py"):
-            long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
-            assert not long, f"{path}: lines {long} are longer than {LINE_LENGTH}"
+    _assert_parses_within_the_line_length(files)
     assert _LONG_PATTERN in _constants(files), "the pattern must survive the wrapping intact"
 
 
@@ -381,11 +387,7 @@ auth: builtin
 def test_deep_nesting_under_soft_deleted_owners_wraps_within_the_line_length(skill: str) -> None:
     contract, findings = parse_contract(_DEEP, "specs/api/deep.md")
     assert contract is not None, "\n".join(map(str, findings))
-    for path, source in render_backend(contract, _conventions(skill)).items():
-        if path.endswith(".py"):
-            ast.parse(source, path)
-            long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
-            assert not long, f"{path}: lines {long} are longer than {LINE_LENGTH}"
+    _assert_parses_within_the_line_length(render_backend(contract, _conventions(skill)))
 
 
 # --- random contracts ---------------------------------------------------------------------------------------
@@ -529,11 +531,7 @@ def test_random_contracts_check_clean_and_render_within_the_line_length(seed: in
     contract, findings = parse_contract(random_contract(seed), f"specs/api/random{seed}.md")
     assert contract is not None and not findings, "\n".join(map(str, findings))
     for skill in SKILLS:
-        for path, source in render_backend(contract, _conventions(skill)).items():
-            if path.endswith(".py"):
-                ast.parse(source, f"{skill}/{path}")
-                long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > LINE_LENGTH]
-                assert not long, f"{skill}/{path}: lines {long} are longer than {LINE_LENGTH}"
+        _assert_parses_within_the_line_length(render_backend(contract, _conventions(skill)), f"{skill}/")
 
 
 # --- project templates override packaged ones --------------------------------------------------------------

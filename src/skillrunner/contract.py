@@ -288,8 +288,8 @@ CONSTRAINT_TYPES: dict[str, tuple[str, ...]] = {
     "unique": ("string", "integer", "decimal", "date", "datetime", "uuid", "email", "url", "ref"),
 }
 _FLAGS = ("index", "unique")
-#: Distinct values the generated tests give a field (the renderer's samples per field).
-_UNIQUE_VALUES_NEEDED = 24
+#: Distinct values the generated tests give each field (render takes its sample count from here).
+SAMPLES_PER_FIELD = 24
 _FILTER_TYPES = ("string", "email", "url", "integer", "decimal", "boolean", "date", "uuid", "enum", "ref")
 _SEARCH_TYPES = _TEXTUAL
 _STATS_TYPES = ("enum", "boolean")
@@ -1612,10 +1612,10 @@ class _Checker:
         elif f.type.kind == "integer" and f.constraint("unique") and lo is not None and hi is not None:
             first = math.floor(lo) + 1 if "gt" in values else math.ceil(lo)
             last = math.ceil(hi) - 1 if "lt" in values else math.floor(hi)
-            if 0 < last - first + 1 < _UNIQUE_VALUES_NEEDED:
+            if 0 < last - first + 1 < SAMPLES_PER_FIELD:
                 self.emit(at, f"unique {f.name} has only {last - first + 1} possible values, so only as "
                           "many rows (per user on owner: user)",
-                          f"widen the bounds to {_UNIQUE_VALUES_NEEDED} values or more, or drop unique: "
+                          f"widen the bounds to {SAMPLES_PER_FIELD} values or more, or drop unique: "
                           "the generated tests need that many distinct rows", "constraint", "warning")
 
     def default(self, f: Field) -> None:

@@ -16,7 +16,15 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
-from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
+from skillrunner.contract import (
+    SAMPLES_PER_FIELD,
+    Contract,
+    Endpoint,
+    Field,
+    Resource,
+    find_contract,
+    load_contract,
+)
 from skillrunner.conventions import Conventions
 from skillrunner.errors import RenderError
 from skillrunner.skills import resolve_skill
@@ -83,8 +91,7 @@ def _call(head: str, args: Sequence[str], indent: int, *, description: str = "",
         return one
     if description:
         items[-1] = f"description={_wrap_literal(description, indent + 4)}"
-    body = "".join(f"{' ' * (indent + 4)}{_wrap_expr(a, indent + 4)},\n" for a in items)
-    return f"{head}(\n{body}{' ' * indent}){suffix}"
+    return f"{head}({_one_per_line(items, indent)}){suffix}"
 
 
 def _lines(items: Sequence[str], indent: int, open_: str = "[", close: str = "]", *, used: int = 0) -> str:
@@ -92,8 +99,13 @@ def _lines(items: Sequence[str], indent: int, open_: str = "[", close: str = "]"
     one = open_ + ", ".join(items) + (", " if open_ == "(" and len(items) == 1 else "") + close
     if indent + used + len(one) <= LINE_LENGTH:
         return one
+    return f"{open_}{_one_per_line(items, indent)}{close}"
+
+
+def _one_per_line(items: Sequence[str], indent: int) -> str:
+    """What goes between a bracket and its closing twin: one item a line, each with a comma."""
     body = "".join(f"{' ' * (indent + 4)}{_wrap_expr(a, indent + 4)},\n" for a in items)
-    return f"{open_}\n{body}{' ' * indent}{close}"
+    return f"\n{body}{' ' * indent}"
 
 
 def _wrap_expr(expr: str, indent: int) -> str:
@@ -105,8 +117,7 @@ def _wrap_expr(expr: str, indent: int) -> str:
     if call is None:
         return expr
     head, args = call
-    pad = " " * (indent + 4)
-    return head + "(\n" + "".join(f"{pad}{_wrap_expr(a, indent + 4)},\n" for a in args) + " " * indent + ")"
+    return f"{head}({_one_per_line(args, indent)})"
 
 
 def _final_call(expr: str) -> tuple[str, list[str]] | None:
@@ -198,7 +209,7 @@ def _display(value: Any, indent: int, used: int = 0) -> str:
 
 _BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 #: Samples per field: tests pick the first half by hand, rows made for them (parents, refs) the rest.
-_SAMPLES = 24
+_SAMPLES = SAMPLES_PER_FIELD  # contract check warns when a unique field has fewer values
 
 
 def _regex_sample(pattern: str, seed: int) -> str | None:
