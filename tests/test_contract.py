@@ -896,7 +896,7 @@ def test_fuzz_byte_splices(source: str, at: int, junk: bytes) -> None:
 
 def test_unique_on_too_few_integers_is_a_warning_the_tests_need_as_many_rows() -> None:
     from skillrunner.contract import SAMPLES_PER_FIELD
-    from skillrunner.render import _SAMPLES
+    from skillrunner.render.samples import _SAMPLES
 
     assert SAMPLES_PER_FIELD == _SAMPLES
     text = """---

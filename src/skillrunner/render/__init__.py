@@ -1,0 +1,262 @@
+"""The backend renderer: a checked contract plus a skill's conventions -> every file of a FastAPI app."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from skillrunner.contract import Contract, find_contract, load_contract
+from skillrunner.conventions import Conventions
+from skillrunner.errors import RenderError
+from skillrunner.render.python import (
+    _IMPORT,
+    LINE_LENGTH,
+    _call,
+    _code,
+    _db_name,
+    _display,
+    _lines,
+    _normalise,
+    _q,
+    _qs,
+    _wrap_literal,
+    tidy_python,
+)
+from skillrunner.render.views import _Builder
+from skillrunner.skills import resolve_skill
+from skillrunner.templating import render_template
+from skillrunner.write import write_files
+
+__all__ = ["LINE_LENGTH", "WriteResult", "implement", "render_backend", "tidy_python"]
+
+_TEMPLATE_DIR = "backend"
+
+
+# --- rendering --------------------------------------------------------------------------------------------
+
+
+def _packages(paths: Iterable[str], skip: Iterable[str]) -> list[str]:
+    """``__init__.py`` for every folder holding generated Python modules (not for ``skip`` folders)."""
+    skipped = {PurePosixPath(s) for s in skip}
+    out: set[str] = set()
+    for rel in paths:
+        p = PurePosixPath(rel)
+        if p.suffix != ".py":
+            continue
+        for parent in p.parents:
+            if parent == PurePosixPath(".") or parent in skipped or any(s in parent.parents for s in skipped):
+                continue
+            out.add((parent / "__init__.py").as_posix())
+    return sorted(out)
+
+
+def _top_level(paths: Iterable[str]) -> frozenset[str]:
+    tops = set()
+    for rel in paths:
+        p = PurePosixPath(rel)
+        if p.suffix == ".py" or len(p.parts) > 1:
+            tops.add(p.parts[0].removesuffix(".py"))
+    return frozenset(t for t in tops if t.isidentifier())
+
+
+def _dir(conv: Conventions, kind: str) -> str:
+    return str(PurePosixPath(conv.path(kind)).parent)
+
+
+def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
+    builder = _Builder(contract, conv)
+    resources = [builder.resource_view(r) for r in contract.ordered_resources()]
+    once = {kind: conv.module(kind) for kind in conv.layout
+            if kind not in ("model", "schema", "router", "service", "test")
+            and conv.layout[kind].endswith(".py")}
+    builtin = contract.auth == "builtin"
+    users_test_path = conv.path("test", name="user", plural="users")
+    paths = [conv.path(k) for k in conv.layout if k not in ("model", "schema", "router", "service", "test")]
+    paths += [conv.path(k, name=r.snake, plural=r.table) for r in contract.resources
+              for k in ("model", "schema", "router", "service", "test") if k in conv.layout]
+    return {
+        "first_party": sorted(_top_level(p for p in paths if not p.startswith(_dir(conv, "alembic_env")))),
+        "alembic_dir": _dir(conv, "alembic_env"),
+        "versions_dir": _dir(conv, "migration"),
+        "tests_dir": _dir(conv, "conftest"),
+        "contract": contract,
+        "title": contract.title,
+        "version": contract.version,
+        "description": contract.description,
+        "auth": contract.auth,
+        "builtin": builtin,
+        "conv": conv,
+        "envelope": conv.error_envelope,
+        "not_owned": conv.not_owned_status,
+        "service_layer": conv.service_layer,
+        "modules": once,
+        "resources": resources,
+        "users_test_path": users_test_path,
+        "wrap": _wrap_literal,
+        "call": _call,
+        "display": _display,
+        "q": _q,
+        "qs": _qs,
+        "code": _code,
+        "lines": _lines,
+        "py": _q,
+        "db_name": _db_name,
+        "app_module": conv.app.partition(":")[0],
+        "app_attr": conv.app.partition(":")[2] or "app",
+        "line_length": LINE_LENGTH,
+    }
+
+
+def _tables_module(conv: Conventions) -> str | None:
+    """The one module holding every table, when the layout's ``model`` path has no placeholder."""
+    path = conv.layout["model"]
+    return None if "{name}" in path or "{plural}" in path else path
+
+
+def _tables_docstring(contract: Contract) -> str:
+    tables = ["users"] if contract.auth == "builtin" else []
+    tables += [r.table for r in contract.ordered_resources()]
+    text = f"Every table ({', '.join(tables)}) and the fields each resource's schemas share."
+    lines = textwrap.wrap(text, LINE_LENGTH - 10)
+    return '"""' + "\n".join(lines) + '"""'
+
+
+def _merge_modules(docstring: str, parts: Sequence[str], module: str) -> str:
+    """Rendered modules joined into one: their imports together (``tidy_python`` sorts and prunes
+    them later; imports of ``module`` itself are dropped), then each body in turn."""
+    imports: list[str] = []
+    bodies: list[str] = []
+    for text in parts:
+        lines = text.split("\n")
+        i = 0
+        if lines and lines[0].startswith('"""'):
+            while i < len(lines):
+                closed = lines[i].count('"""') >= (2 if i == 0 else 1)
+                i += 1
+                if closed:
+                    break
+        while i < len(lines):
+            stripped = lines[i].strip()
+            match = _IMPORT.match(stripped)
+            if match:
+                if match["module"] != module:
+                    imports.append(stripped)
+            elif stripped and not stripped.startswith("#"):
+                break
+            i += 1
+        bodies.append("\n".join(lines[i:]).strip("\n"))
+    return docstring + "\n\n" + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(bodies) + "\n"
+
+
+def _render(name: str, context: Mapping[str, Any], project: Path | None) -> str:
+    return render_template(f"{_TEMPLATE_DIR}/{name}", context, project=project)
+
+
+def render_backend(contract: Contract, conventions: Conventions, *,
+                   project: Path | None = None) -> dict[str, str]:
+    """Every file of the backend: POSIX path relative to ``conventions.root`` -> text, sorted.
+
+    Pure and deterministic: the same contract, conventions and templates give the same bytes.
+    Project templates (``<project>/templates/backend/...``) override the packaged ones.
+    """
+    conv = conventions
+    ctx = _context(contract, conv)
+    builtin = contract.auth == "builtin"
+    files: dict[str, str] = {}
+    once = ["main", "config", "database", "errors", "common", "conftest", "alembic_ini", "alembic_env",
+            "alembic_script", "migration", "requirements", "pyproject", "readme"]
+    if contract.auth != "none":
+        once += ["auth", "dependencies"] if "dependencies" in conv.layout else ["auth"]
+    if builtin:
+        once += ["users_model", "users_router"]
+        if conv.service_layer:
+            once.append("users_service")
+    templates = {
+        "main": "main.py.j2", "config": "config.py.j2", "database": "database.py.j2",
+        "errors": "errors.py.j2", "common": "common.py.j2", "conftest": "conftest.py.j2",
+        "alembic_ini": "alembic.ini.j2", "alembic_env": "alembic_env.py.j2",
+        "alembic_script": "script.py.mako.j2", "migration": "migration.py.j2",
+        "requirements": "requirements.txt.j2", "pyproject": "pyproject.toml.j2", "readme": "README.md.j2",
+        "auth": "auth.py.j2", "users_model": "users_model.py.j2", "users_router": "users_router.py.j2",
+        "users_service": "users_service.py.j2", "dependencies": "dependencies.py.j2",
+    }
+    tables = _tables_module(conv)
+    parts: list[str] = []  # the tables rendered into ``tables``, users first
+    for kind in once:
+        if kind == "users_model" and conv.path(kind) == tables:
+            parts.append(_render(templates[kind], ctx, project))
+            continue
+        files[conv.path(kind)] = _render(templates[kind], ctx, project)
+    per = ["model", "schema", "router", "test"] + (["service"] if conv.service_layer else [])
+    for res in ctx["resources"]:
+        local = {**ctx, "res": res}
+        for kind in per:
+            path = conv.path(kind, name=res.snake, plural=res.table)
+            if kind == "model" and tables:
+                parts.append(_render("model.py.j2", local, project))
+                continue
+            if path in files:
+                raise RenderError(f"two files would be written to {path}",
+                                  hint="give every file kind its own path in conventions.yaml")
+            files[path] = _render(f"{kind}.py.j2", local, project)
+    if tables:
+        if tables in files:
+            raise RenderError(f"two files would be written to {tables}",
+                              hint="only the users table may share the tables module's path")
+        files[tables] = _merge_modules(_tables_docstring(contract), parts, conv.module("model"))
+    if builtin:
+        files[ctx["users_test_path"]] = _render("test_users.py.j2", ctx, project)
+    skip = {str(PurePosixPath(conv.path(k)).parent) for k in ("alembic_env", "migration")}
+    for init in _packages(files, skip):
+        files.setdefault(init, "")
+    first_party = frozenset(ctx["first_party"])
+    out: dict[str, str] = {}
+    for path in sorted(files):
+        text = files[path]
+        if path.endswith(".py") and text:
+            text = tidy_python(text, first_party)
+        elif text:
+            text = _normalise(text)
+        out[path] = text
+    return out
+
+
+# --- implement: render and write ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What ``implement`` wrote; paths relative to the project, sorted."""
+
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    merged: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    root: Path
+    app: str
+    diff: str = ""
+
+
+def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
+              dry_run: bool = False, diff: bool = False) -> WriteResult:
+    """Render ``specs/api/<feature>.md`` with ``skill`` and write it under the skill's root.
+
+    A contract error raises before anything is written; files the user edited are merged or
+    refused (``WriteConflictError``) unless ``force``.
+    """
+    contract = load_contract(find_contract(feature, project=project), project=project)
+    choice = resolve_skill(skill, project=project)
+    conv: Conventions = choice.conventions
+    files = render_backend(contract, conv, project=project)
+    report = write_files(files, project=project, root=conv.root, key=f"implement:{choice.name}",
+                         force=force, dry_run=dry_run, diff=diff, prune=True)
+    return WriteResult(
+        created=tuple(sorted(report.created)), updated=tuple(sorted(report.updated)),
+        unchanged=tuple(sorted(report.unchanged)), merged=tuple(sorted(report.merged)),
+        conflicts=tuple(sorted(report.conflicts)), root=project / conv.root, app=conv.app,
+        diff=report.diff,
+    )

@@ -1,0 +1,607 @@
+"""The views of a contract the templates read: every name, type, query and sample, from checked names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from skillrunner.contract import Contract, Endpoint, Field, Resource
+from skillrunner.conventions import Conventions
+from skillrunner.render.python import _call, _db_name, _lines, _pascal, _q, _wrap_literal
+from skillrunner.render.samples import _SAMPLES, _bad_query, _invalid_samples, _sample
+
+_Check = tuple[str, tuple[str, ...], str]
+
+
+#: Names the endpoint and data functions of a list already use (parameters, locals, imports): a
+#: filter on a field of that name takes it as ``name_`` (the query parameter keeps the name).
+_TAKEN = frozenset({
+    "any", "annotated", "bindparam", "body", "cache", "changes", "col", "column", "contains",
+    "contains_pattern", "count", "counts", "data", "date", "datetime", "delete", "error_responses",
+    "extra", "failed", "fetch_one", "fetch_page", "found", "func", "ids", "item", "later", "now",
+    "open_session", "or_", "order", "ordering", "page", "page_count", "page_query", "page_size",
+    "pages", "q", "query", "result", "router", "row", "row_query", "rows", "run_db", "select",
+    "service", "session", "sort", "statement", "total", "update", "user_id", "utcnow", "value",
+    "values", "wanted", "where",
+})
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One contract field, as the model, schema, migration and test templates need it."""
+
+    name: str
+    kind: str
+    spec: str
+    required: bool
+    nullable: bool
+    has_default: bool
+    type: str  # the Python type of a value, without None
+    annotation: str  # on the Base model
+    args: tuple[str, ...]  # Field(...) arguments on the Base model (no description)
+    update_args: tuple[str, ...]  # Field(...) arguments on the Update schema
+    column_args: tuple[str, ...]  # the migration's sa.Column(...) arguments
+    description: str
+    ref: str | None = None  # the target resource's class name
+    ref_table: str | None = None
+    alias: str | None = None  # a type alias the model module defines for this field (enum, pattern)
+    alias_def: str = ""  # its right-hand side
+    enum_values: tuple[str, ...] = ()
+    unique: bool = False
+    sortable: bool = True
+    query: str = ""  # the annotation of a list filter on this field
+    arg: str = ""  # its name as a filter parameter: the field's, or with a trailing _ (see _TAKEN)
+    default_json: Any = None  # the contract's default as JSON (when has_default)
+    bad_query: str | None = None  # a query value a list filter on this field must refuse (422)
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    """One endpoint: its route, function names and what it takes."""
+
+    kind: str
+    method: str
+    path: str  # with {id} named after the resource
+    function: str
+    helper: str
+    status: int
+    responses: tuple[int, ...]
+    filters: tuple[FieldView, ...] = ()
+    sorts: tuple[str, ...] = ()
+    default_sort: str = "-created_at"
+    search_fields: tuple[str, ...] = ()
+    stats_field: FieldView | None = None
+    stats_model: str = ""
+    stats_values: tuple[str, ...] = ()
+    assignments: tuple[tuple[str, str, Any], ...] = ()  # (field, Python literal, JSON value)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """One resource with every name and query the templates need."""
+
+    name: str
+    snake: str
+    table: str
+    plural_title: str
+    description: str
+    id_type: str  # "int" | "uuid"
+    id_py: str  # IntId | UUID
+    id_param: str  # task_id
+    id_plain: str  # int | UUID
+    owner: bool
+    timestamps: bool
+    soft_delete: bool
+    fields: tuple[FieldView, ...]
+    endpoints: tuple[EndpointView, ...]
+    parent: ResourceView | None
+    parent_field: str | None
+    parent_param: str | None
+    on_delete: str | None
+    modules: dict[str, str]
+    indexes: tuple[tuple[str, tuple[str, ...]], ...]
+    uniques: tuple[tuple[str, tuple[str, ...]], ...]
+    scope_owned: tuple[str, ...]  # conditions on this table for rows the caller may see
+    scope_visible: tuple[str, ...]  # the same, without the owner (403 mode)
+    owned_extra: tuple[str, ...]  # ancestors' owner conditions (403 mode, nested)
+    parent_scope_owned: tuple[str, ...]
+    parent_scope_visible: tuple[str, ...]
+    parent_owned_extra: tuple[str, ...]
+    delete_checks: tuple[_Check, ...]  # (model, conditions, message): a row found means 409
+    delete_steps: tuple[tuple[str, str], ...]  # (model, condition) of dependent rows, deepest first
+    delete_subqueries: tuple[tuple[str, str], ...]  # (variable, id subquery) the two above use
+    restrict_checks: tuple[_Check, ...]  # soft delete: live children block it
+    refs: tuple[tuple[FieldView, str, tuple[str, ...]], ...]  # (field, target class, conditions)
+    models: tuple[str, ...]  # other model classes the data code uses
+    has: frozenset[str]  # operation kinds present
+    samples: dict[str, list[Any]]
+    invalid: dict[str, list[tuple[str, Any]]]
+    create_required: tuple[str, ...]
+    search_probe: str | None  # the field the search tests write into
+    nested_children: tuple[tuple[str, str, str], ...]  # (child class, table, on delete)
+    service_import: str = ""  # how the router imports its service module
+    service_ref: str = ""  # the name the router calls it by
+    private: bool = False  # it or an ancestor has an owner: other users' rows are out of reach
+    missing_id: Any = None  # an id (JSON) no row ever has
+
+    def op(self, kind: str) -> EndpointView | None:
+        """The first endpoint of ``kind``, or None."""
+        return next((e for e in self.endpoints if e.kind == kind), None)
+
+    def ops(self, kind: str) -> tuple[EndpointView, ...]:
+        """Every endpoint of ``kind``."""
+        return tuple(e for e in self.endpoints if e.kind == kind)
+
+    def has_any(self, *kinds: str) -> bool:
+        """True when any endpoint is of one of ``kinds``."""
+        return bool(self.has & set(kinds))
+
+    def field(self, name: str) -> FieldView:
+        """The field called ``name``."""
+        return next(f for f in self.fields if f.name == name)
+
+    def uses(self, kind: str) -> bool:
+        """True when a field of ``kind`` (or a ref to a uuid id, for ``uuid``) is present."""
+        return any(f.kind == kind for f in self.fields)
+
+
+class _Builder:
+    """Turns the contract into views; every Python expression here is built from checked names."""
+
+    def __init__(self, contract: Contract, conv: Conventions) -> None:
+        self.contract = contract
+        self.conv = conv
+        self.views: dict[str, ResourceView] = {}
+        self.by_name = {r.name: r for r in contract.resources}
+
+    # -- types ------------------------------------------------------------------------------------
+
+    def id_py(self, res: Resource) -> str:
+        return "UUID" if res.id_type == "uuid" else "IntId"
+
+    def field_view(self, res: Resource, f: Field) -> FieldView:
+        t = f.type
+        kind = t.kind
+        pattern = f.constraint("pattern")
+        alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" or isinstance(pattern, str) else None
+        alias_def = ""
+        if kind == "enum":
+            alias_def = _lines([_q(v) for v in t.enum_values], 0, "Literal[", "]", used=len(f"{alias} = "))
+        max_length = f.constraint("max_length")
+        length = max_length if isinstance(max_length, int) else None
+        args: list[str] = []
+        sa_type = ""
+        column_type = ""
+        py = ""
+        ref_target: Resource | None = None
+        if kind == "string":
+            length = length or 255
+            py, sa_type, column_type = "SafeText", f"String({length})", f"sa.String(length={length})"
+        elif kind == "text":
+            py, sa_type, column_type = "SafeText", "Text", "sa.Text()"
+        elif kind == "email":
+            length = min(length or 320, 320)
+            py, sa_type, column_type = "Email", f"String({length})", f"sa.String(length={length})"
+        elif kind == "url":
+            length = min(length or 2083, 2083)
+            py, sa_type, column_type = "HttpUrlText", f"String({length})", f"sa.String(length={length})"
+        elif kind == "integer":
+            py, sa_type, column_type = "Int64", "BigInteger", "sa.BigInteger()"
+        elif kind == "number":
+            py, sa_type, column_type = "Finite", "Float", "sa.Float()"
+        elif kind == "decimal":
+            p, s = t.precision or 10, t.scale or 0
+            py = f"Annotated[Decimal, scaled({s})]"
+            sa_type, column_type = f"Numeric({p}, {s})", f"sa.Numeric(precision={p}, scale={s})"
+            args += [f"max_digits={p}", f"decimal_places={s}"]
+        elif kind == "boolean":
+            py, sa_type, column_type = "bool", "Boolean", "sa.Boolean()"
+        elif kind == "date":
+            py, sa_type, column_type = "date", "Date", "sa.Date()"
+        elif kind == "datetime":
+            py, sa_type, column_type = "UtcDatetime", "UTCDateTime", "sa.DateTime(timezone=True)"
+        elif kind == "uuid":
+            py, sa_type, column_type = "UUID", "Uuid", "sa.Uuid()"
+        elif kind == "enum":
+            width = max(len(v) for v in t.enum_values)
+            py, sa_type, column_type = str(alias), f"String({width})", f"sa.String(length={width})"
+        elif kind == "list":
+            py, sa_type, column_type = "list[SafeText]", "JSON", "sa.JSON()"
+        elif kind == "json":
+            py, sa_type, column_type = "JsonObject", "JSON", "sa.JSON()"
+        elif kind == "ref":
+            ref_target = self.by_name[str(t.ref)]
+            if ref_target.id_type == "uuid":
+                py, sa_type, column_type = "UUID", "Uuid", "sa.Uuid()"
+            else:
+                py, sa_type, column_type = "IntId", "Integer", "sa.Integer()"
+        constraint_args: list[str] = []
+        for c in f.constraints:
+            if c.name in ("index", "unique"):
+                continue
+            if c.name == "max_items":
+                constraint_args.append(f"max_length={_q(c.value)}")
+            elif c.name == "max_length" and kind in ("email", "url"):
+                continue
+            elif c.name == "pattern":
+                # Before clean_text, on the str itself: behind a validator (Annotated[SafeText, ...]) the
+                # pattern is still enforced but vanishes from the OpenAPI schema.
+                py = str(alias)
+                constraint = _call("StringConstraints", [f"pattern={_q(c.value)}"], 4, suffix=",")
+                if "\n" in constraint:  # a long pattern: implicitly joined pieces
+                    piece = _wrap_literal(str(c.value), 8, used=len("pattern=,"))
+                    constraint = f"StringConstraints(\n        pattern={piece},\n    ),"
+                alias_def = f"Annotated[\n    str,\n    {constraint}\n    AfterValidator(clean_text),\n]"
+            elif c.name in ("ge", "le", "gt", "lt") and kind == "decimal":
+                # Likewise a bound on a Decimal goes before scaled(), where the schema documents it.
+                bound = f"{c.name.capitalize()}(Decimal({_q(str(c.value))}))"
+                py = py.replace("Annotated[Decimal, ", f"Annotated[Decimal, {bound}, ", 1)
+            else:
+                constraint_args.append(f"{c.name}={_q(c.value)}")
+        if kind in ("string", "email", "url") and not isinstance(max_length, int):
+            constraint_args.append(f"max_length={length}")
+        if kind in ("email", "url") and isinstance(max_length, int):
+            constraint_args.append(f"max_length={length}")
+        bounds = {c.name for c in f.constraints if c.name in ("ge", "gt", "le", "lt")}
+        if kind == "integer" and bounds:
+            # Int64's own bounds would replace the contract's (pydantic keeps the last ge/le), so a
+            # bounded integer is a plain int with the BIGINT range filling the side left open.
+            py = "int"
+            if not bounds & {"ge", "gt"}:
+                constraint_args.append("ge=INT64_MIN")
+            if not bounds & {"le", "lt"}:
+                constraint_args.append("le=INT64_MAX")
+        args += constraint_args
+        base_args: list[str] = []
+        if f.has_default:
+            base_args.append(self.default_arg(f))
+        elif f.nullable:
+            base_args.append("default=None")
+        base_args += args
+        base_args.append(f"sa_type={sa_type}")
+        if f.nullable:
+            base_args.append("nullable=True")
+        if ref_target is not None:
+            base_args.append(f"foreign_key={_q(ref_target.table + '.id')}")
+        annotation = f"{py} | None" if f.nullable else py
+        update_args = ["default=None", *args]
+        col_parts = [_q(f.name), column_type]
+        if ref_target is not None:
+            col_parts.append(f"sa.ForeignKey({_q(ref_target.table + '.id')})")
+        col_parts.append(f"nullable={f.nullable}")
+        col_parts = [p for p in col_parts if p]
+        arg = f"{f.name}_" if f.name in _TAKEN else f.name
+        query_args = [f"alias={_q(f.name)}"] if arg != f.name else []
+        if kind in ("string", "email", "url"):
+            query_args.insert(0, f"max_length={length}")
+            query = f"Annotated[SafeText | None, Query({', '.join(query_args)})]"
+        else:
+            plain = {"decimal": "Decimal", "number": "Finite", "integer": "Int64"}.get(kind, py)
+            query = f"Annotated[{plain} | None, Query({', '.join(query_args)})]"
+        return FieldView(
+            query=query, arg=arg, name=f.name, kind=kind, spec=t.spec, required=f.required,
+            nullable=f.nullable, has_default=f.has_default, type=py, annotation=annotation,
+            args=tuple(base_args), update_args=tuple(update_args), column_args=tuple(col_parts),
+            description=f.description, ref=ref_target.name if ref_target else None,
+            ref_table=ref_target.table if ref_target else None, alias=alias, alias_def=alias_def,
+            enum_values=t.enum_values, unique=f.constraint("unique") is True,
+            sortable=kind not in ("json", "list"),
+            default_json=list(f.default) if isinstance(f.default, tuple) else f.default,
+            bad_query=_bad_query(kind, length),
+        )
+
+    def value_code(self, f: Field, value: Any) -> str:
+        """A Python expression for a contract value (a default or a bulk_update value) of ``f``."""
+        kind = f.type.kind
+        if value is None:
+            return "None"
+        if kind == "decimal":
+            return f"Decimal({_q(str(value))})"
+        if kind == "date":
+            return f"date.fromisoformat({_q(str(value))})"
+        if kind == "datetime":
+            return f"as_utc(datetime.fromisoformat({_q(str(value))}))"
+        if kind == "uuid":
+            return f"UUID({_q(str(value))})"
+        if kind == "number":
+            return _q(float(value))
+        if kind == "list":
+            return _q(list(value))
+        return _q(value)
+
+    def default_arg(self, f: Field) -> str:
+        if f.type.kind == "list":
+            items = list(cast(Iterable[Any], f.default or ()))
+            return "default_factory=list" if not items else f"default_factory=lambda: {_q(items)}"
+        return f"default={self.value_code(f, f.default)}"
+
+    # -- scopes: which rows a caller may reach -----------------------------------------------------
+
+    def scope(self, res: Resource, *, owner: bool, local: bool = False, user: str = "user_id") -> list[str]:
+        """Conditions (code) on ``res``'s table for rows visible to ``user`` (code: a name or a bindparam)."""
+        out: list[str] = []
+        if res.soft_delete:
+            out.append(f"col({res.name}.deleted_at).is_(None)")
+        if owner and res.owner == "user":
+            out.append(f"col({res.name}.user_id) == {user}")
+        if res.parent and not local:
+            parent = self.by_name[res.parent.resource]
+            inner = self.scope(parent, owner=owner)
+            if inner:
+                out.append(f"col({res.name}.{res.parent_field}).in_(select({parent.name}.id)"
+                           f".where({', '.join(inner)}))")
+        return out
+
+    def owner_extra(self, parent: Resource) -> list[str]:
+        """403 mode: conditions on ``parent``'s table holding when the caller owns every ancestor
+        above it (``parent``'s own owner is compared in Python); empty when none has an owner."""
+        above = self.by_name[parent.parent.resource] if parent.parent else None
+        if above is None or not self.has_owner_above(above):
+            return []
+        return self.scope(parent, owner=True)
+
+    def has_owner_above(self, res: Resource) -> bool:
+        node: Resource | None = res
+        while node is not None:
+            if node.owner == "user":
+                return True
+            node = self.by_name[node.parent.resource] if node.parent else None
+        return False
+
+    def models_in(self, code: Iterable[str]) -> set[str]:
+        names = set()
+        for text in code:
+            names |= set(re.findall(r"\b([A-Z][A-Za-z0-9]*)\.", text)) & set(self.by_name)
+        return names
+
+    # -- deletes ------------------------------------------------------------------------------------
+
+    def delete_plan(self, res: Resource) -> tuple[list[_Check], list[tuple[str, str]], list[tuple[str, str]]]:
+        """Checks (409), the deletes of the rows that go with one row of ``res`` (deepest first), and
+        the id subqueries (variable, expression) both use, in the order they must be assigned."""
+        checks: list[_Check] = []
+        steps: list[tuple[str, str]] = []
+        gone: list[tuple[Resource, str]] = [(res, f"col({res.name}.id) == {res.snake}_id")]
+        subqueries: dict[str, str] = {}
+
+        def ids(node: Resource, cond: str) -> str:
+            # Named, so that three levels of nesting still read (and fit on a line).
+            name = f"{node.snake}_ids"
+            subqueries.setdefault(name, f"select({node.name}.id).where({cond})")
+            return name
+
+        def visit(node: Resource, cond: str) -> None:
+            for child in self.contract.children(node.name):
+                assert child.parent is not None
+                if node is res:
+                    child_cond = f"col({child.name}.{child.parent_field}) == {res.snake}_id"
+                else:
+                    child_cond = f"col({child.name}.{child.parent_field}).in_({ids(node, cond)})"
+                if child.parent.on_delete == "restrict":
+                    live = [child_cond] + ([f"col({child.name}.deleted_at).is_(None)"]
+                                           if child.soft_delete else [])
+                    checks.append((child.name, tuple(live),
+                                   f"{node.name} still has {child.table}; delete them first"))
+                gone.append((child, child_cond))
+                visit(child, child_cond)
+
+        visit(res, gone[0][1])
+        in_plan = {r.name: c for r, c in gone}
+        for target, cond in gone:
+            for other in self.contract.resources:
+                for f in other.fields:
+                    if f.type.kind != "ref" or f.type.ref != target.name:
+                        continue
+                    if target is res:
+                        where = [f"col({other.name}.{f.name}) == {res.snake}_id"]
+                    else:
+                        where = [f"col({other.name}.{f.name}).in_({ids(target, cond)})"]
+                    if other.name in in_plan:
+                        where.append(f"col({other.name}.id).not_in({ids(other, in_plan[other.name])})")
+                    checks.append((other.name, tuple(where),
+                                   f"{other.table} still refer to this {target.snake.replace('_', ' ')}"))
+        for node, cond in reversed(gone[1:]):
+            steps.append((node.name, cond))
+        code = " ".join([*(c for _, conds, _ in checks for c in conds), *(c for _, c in steps),
+                         *subqueries.values()])
+        used = [(name, expr) for name, expr in subqueries.items() if re.search(rf"\b{name}\b", code)]
+        return checks, steps, used
+
+    def restrict_plan(self, res: Resource) -> list[_Check]:
+        """For a soft delete: live restrict children still block it."""
+        checks: list[_Check] = []
+        for child in self.contract.children(res.name):
+            assert child.parent is not None
+            if child.parent.on_delete != "restrict":
+                continue
+            live = [f"col({child.name}.{child.parent_field}) == {res.snake}_id"]
+            if child.soft_delete:
+                live.append(f"col({child.name}.deleted_at).is_(None)")
+            checks.append((child.name, tuple(live), f"{res.name} still has {child.table}; delete them first"))
+        return checks
+
+    # -- endpoints ------------------------------------------------------------------------------------
+
+    def statuses(self, res: Resource, ep: Endpoint) -> tuple[int, ...]:
+        kind = ep.operation.kind
+        codes = set(ep.errors)
+        if self.contract.auth != "none":
+            codes.add(401)
+        nested = res.parent is not None
+        if kind in ("get", "update", "delete") or nested:
+            codes.add(404)
+            if self.conv.not_owned_status == 403 and self.has_owner_above(res):
+                codes.add(403)
+        if kind in ("create", "update", "list", "search", "bulk_update") or ep.path_params:
+            codes.add(422)
+        if kind in ("create", "update", "bulk_update") and any(f.constraint("unique") is True
+                                                                 for f in res.fields):
+            codes.add(409)
+        if kind == "delete":
+            checks = self.delete_plan(res)[0] if not res.soft_delete else self.restrict_plan(res)
+            if checks:
+                codes.add(409)
+        if kind in ("create", "update", "bulk_update"):
+            codes.add(400)
+        codes.discard(ep.status)
+        return tuple(sorted(c for c in codes if c >= 400))
+
+    def endpoint_views(self, res: Resource, fields: dict[str, FieldView]) -> list[EndpointView]:
+        out: list[EndpointView] = []
+        taken: set[str] = set()
+        id_param = f"{res.snake}_id"
+        default_sort = "-created_at" if res.timestamps else "-id"
+
+        def unique(name: str) -> str:
+            base, i = name, 2
+            while name in taken:
+                name, i = f"{base}_{i}", i + 1
+            taken.add(name)
+            return name
+
+        for ep in res.endpoints:
+            op = ep.operation
+            kind = op.kind
+            path = ep.path.replace("{id}", "{" + id_param + "}")
+            last = ep.path.rstrip("/").split("/")[-1]
+            word = last.replace("-", "_") if re.fullmatch(r"[a-z][a-z0-9_-]*", last) else kind
+            if kind in ("create", "get", "update", "delete"):
+                function = unique(f"{kind}_{res.snake}")
+            elif kind == "list":
+                function = unique(f"list_{res.table}")
+            else:
+                function = unique(f"{word}_{res.table}" if word != res.table else f"{kind}_{res.table}")
+            sorts: tuple[str, ...] = ()
+            if kind == "list" and (op.filters or op.sorts):
+                extra = ("created_at",) if res.timestamps else ("id",)
+                sorts = tuple(dict.fromkeys([*op.sorts, *extra]))
+            stats_field = fields[op.fields[0]] if kind == "stats" else None
+            stats_values: tuple[str, ...] = ()
+            if stats_field is not None:
+                stats_values = stats_field.enum_values if stats_field.kind == "enum" else ("true", "false")
+            assignments = []
+            for name, value in op.assignments:
+                f = res.field(name)
+                assert f is not None
+                json_value = list(value) if isinstance(value, tuple) else value
+                assignments.append((name, self.value_code(f, value), json_value))
+            out.append(EndpointView(
+                kind=kind, method=ep.method, path=path, function=function, helper=f"_{function}",
+                status=ep.status, responses=self.statuses(res, ep),
+                filters=tuple(fields[n] for n in op.filters), sorts=sorts, default_sort=default_sort,
+                search_fields=op.fields if kind == "search" else (), stats_field=stats_field,
+                stats_model=f"{res.name}{_pascal(op.fields[0])}Stats" if kind == "stats" else "",
+                stats_values=stats_values, assignments=tuple(assignments), line=ep.line,
+            ))
+        # Static segments before parameters, so /search is never read as an id.
+        return sorted(out, key=lambda e: [(1, "") if part.startswith("{") else (0, part)
+                                          for part in e.path.split("/")])
+
+    # -- resources ------------------------------------------------------------------------------------
+
+    def resource_view(self, res: Resource) -> ResourceView:
+        if res.name in self.views:
+            return self.views[res.name]
+        parent_res = self.by_name[res.parent.resource] if res.parent else None
+        parent = self.resource_view(parent_res) if parent_res else None
+        fields = {f.name: self.field_view(res, f) for f in res.fields}
+        endpoints = self.endpoint_views(res, fields)
+        conv = self.conv
+        modules: dict[str, str] = {kind: conv.module(kind, name=res.snake, plural=res.table)
+                   for kind in ("model", "schema", "router", "service", "test") if kind in conv.layout}
+        owner_cols = ["user_id"] if res.owner == "user" else []
+        order_cols = ["created_at", "id"] if res.timestamps else ["id"]
+        indexes: dict[tuple[str, ...], str] = {}
+
+        def add_index(cols: list[str]) -> None:
+            key = tuple(cols)
+            if key and key not in indexes:
+                indexes[key] = _db_name("ix", res.table, key)
+
+        if res.owner == "user":
+            add_index(["user_id", *order_cols])
+        if res.parent_field:
+            add_index([res.parent_field, *order_cols])
+        scope_prefix = owner_cols or ([res.parent_field] if res.parent_field else [])
+        for ep in res.endpoints:
+            for name in ep.operation.filters:
+                add_index([*scope_prefix, name])
+        for f in res.fields:
+            indexed = f.constraint("index") is True or f.type.kind == "ref"
+            if indexed and (f.name,) not in indexes and (*scope_prefix, f.name) not in indexes:
+                add_index([f.name])
+        uniques = []
+        for f in res.fields:
+            if f.constraint("unique") is True:
+                cols = (*owner_cols, f.name)
+                uniques.append((_db_name("uq", res.table, cols), cols))
+        refs = []
+        for f in res.fields:
+            if f.type.kind == "ref":
+                target = self.by_name[str(f.type.ref)]
+                refs.append((fields[f.name], target.name, tuple(self.scope(target, owner=True))))
+        checks, steps, subqueries = self.delete_plan(res)
+        restrict = self.restrict_plan(res)
+        # Bound, not literal: _own() and _one() build statements once, for every caller.
+        scope_owned = tuple(self.scope(res, owner=True, local=True, user='bindparam("user_id")'))
+        scope_visible = tuple(self.scope(res, owner=False, local=True, user='bindparam("user_id")'))
+        parent_scope_owned = tuple(self.scope(parent_res, owner=True)) if parent_res else ()
+        parent_scope_visible = tuple(self.scope(parent_res, owner=False)) if parent_res else ()
+        parent_owned_extra = tuple(self.owner_extra(parent_res)) if parent_res else ()
+        code = [*parent_scope_owned, *parent_scope_visible, *parent_owned_extra,
+                *(f"{m}. {' '.join(c)}" for m, c, _ in [*checks, *restrict]),
+                *(f"{m}. {c}" for m, c in steps), *(e for _, e in subqueries),
+                *(c for r in refs for c in r[2]), *(r[1] + "." for r in refs)]
+        models = sorted(self.models_in(code) - {res.name})
+        if parent_res is not None:
+            models = sorted({*models, parent_res.name})
+        samples: dict[str, list[Any]] = {}
+        invalid: dict[str, list[tuple[str, Any]]] = {}
+        for f in res.fields:
+            if f.type.kind != "ref":
+                samples[f.name] = [_sample(f, n) for n in range(_SAMPLES)]
+            invalid[f.name] = _invalid_samples(f) if f.type.kind != "ref" else [("type", "not-an-id")]
+        probe = None
+        search = next((ep for ep in res.endpoints if ep.operation.kind == "search"), None)
+        if search is not None:
+            for name in search.operation.fields:
+                candidate = res.field(name)
+                if (candidate is None or candidate.type.kind not in ("string", "text")
+                        or candidate.constraint("pattern")):
+                    continue
+                low, high = candidate.constraint("min_length"), candidate.constraint("max_length")
+                if (not isinstance(low, int) or low <= 3) and (not isinstance(high, int) or high >= 5):
+                    probe = name
+                    break
+        children = tuple((c.name, c.table, c.parent.on_delete if c.parent else "cascade")
+                         for c in self.contract.children(res.name))
+        service_import = service_ref = ""
+        if "service" in modules:
+            package, _, leaf = modules["service"].rpartition(".")
+            service_import = f"from {package} import {leaf} as service" if package else f"import {leaf}"
+            service_ref = "service" if package else leaf
+        view = ResourceView(
+            service_import=service_import, service_ref=service_ref, name=res.name, snake=res.snake,
+            table=res.table, plural_title=res.table.replace("_", " "),
+            description=res.description, id_type=res.id_type, id_py=self.id_py(res),
+            id_param=f"{res.snake}_id", id_plain="UUID" if res.id_type == "uuid" else "int",
+            owner=res.owner == "user", timestamps=res.timestamps,
+            soft_delete=res.soft_delete, fields=tuple(fields.values()), endpoints=tuple(endpoints),
+            parent=parent, parent_field=res.parent_field,
+            parent_param=res.parent_field, on_delete=res.parent.on_delete if res.parent else None,
+            modules=modules, indexes=tuple((name, cols) for cols, name in indexes.items()),
+            uniques=tuple(uniques), scope_owned=scope_owned, scope_visible=scope_visible,
+            owned_extra=(), parent_scope_owned=parent_scope_owned, parent_scope_visible=parent_scope_visible,
+            parent_owned_extra=parent_owned_extra, delete_checks=tuple(checks), delete_steps=tuple(steps),
+            delete_subqueries=tuple(subqueries),
+            restrict_checks=tuple(restrict), refs=tuple(refs), models=tuple(models),
+            has=frozenset(ep.operation.kind for ep in res.endpoints), samples=samples, invalid=invalid,
+            create_required=tuple(f.name for f in res.fields if f.required), search_probe=probe,
+            nested_children=children, private=self.has_owner_above(res),
+            missing_id="00000000-0000-4000-8000-0000deadbeef" if res.id_type == "uuid" else 2**31 - 1,
+        )
+        self.views[res.name] = view
+        return view
