@@ -626,11 +626,15 @@ def test_a_rerun_after_a_contract_change_updates_only_what_changed(project: Path
 
     contract_file = project / "specs" / "api" / "task-crud.md"
     contract_file.write_text(_with_estimate(contract_file.read_text(encoding="utf-8")), encoding="utf-8")
+    initial = (project / "backend" / "alembic" / "versions" / "0001_initial.py").read_bytes()
     second = json.loads(cli("implement", "task-crud", "--json").output)
-    assert second["ok"] and not second["created"] and not second["conflicts"]
+    # The applied revision stays as it was; the change is a revision of its own.
+    assert second["ok"] and second["created"] == ["backend/alembic/versions/0002_add_tasks_estimate.py"]
+    assert not second["conflicts"]
     assert "backend/app/models/task.py" in second["updated"]
     assert "backend/app/schemas/task.py" in second["updated"]
-    assert "backend/alembic/versions/0001_initial.py" in second["updated"]
+    assert "backend/alembic/versions/0001_initial.py" in second["unchanged"]
+    assert (project / "backend" / "alembic" / "versions" / "0001_initial.py").read_bytes() == initial
     assert "backend/app/config.py" in second["unchanged"]
     assert set(second["updated"]) | set(second["unchanged"]) | set(second["merged"]) == set(first["created"])
     assert (project / "backend" / "app" / "config.py").read_bytes() == config_before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +13,20 @@ from typing import Any
 from skillrunner.contract import Contract, find_contract, load_contract
 from skillrunner.conventions import Conventions
 from skillrunner.errors import RenderError
+from skillrunner.render.history import (
+    History,
+    RecordedRevision,
+    foreign_revisions,
+    load_history,
+    save_history,
+)
+from skillrunner.render.migrations import (
+    MigrationRefused,
+    Revision,
+    plan_revision,
+    revision_context,
+    schema_of,
+)
 from skillrunner.render.python import (
     _IMPORT,
     LINE_LENGTH,
@@ -159,15 +175,71 @@ def render_backend(contract: Contract, conventions: Conventions, *,
                    project: Path | None = None) -> dict[str, str]:
     """Every file of the backend: POSIX path relative to ``conventions.root`` -> text, sorted.
 
-    Pure and deterministic: the same contract, conventions and templates give the same bytes.
-    Project templates (``<project>/templates/backend/...``) override the packaged ones.
+    Deterministic: the same contract, conventions, templates and migration history give the same
+    bytes. Project templates (``<project>/templates/backend/...``) override the packaged ones. With a
+    ``project`` whose ``.skillrunner/`` records a history, the revisions rendered before come back as
+    they were and a change of schema adds one; without, one revision creates every table.
     """
+    return _render_backend(contract, conventions, project=project).files
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    files: dict[str, str]
+    revision: Revision | None  # added by this render: the schema changed
+    history: History  # what to record once the files are written
+
+
+def _migrations(contract: Contract, conv: Conventions, project: Path | None,
+                first_party: frozenset[str]) -> tuple[dict[str, str], Revision | None, History]:
+    """The revision files (path -> text) and the history they make."""
+    versions = PurePosixPath(conv.path("migration")).parent
+    schema = schema_of(contract, conv)
+    history = load_history(project, contract.feature) if project is not None else None
+    recorded = history.revisions if history is not None else ()
+    try:
+        if history is None:
+            revision = plan_revision(None, schema, number=1, down=None,
+                                     initial_file=PurePosixPath(conv.path("migration")).name)
+        else:
+            assert project is not None
+            down, number = _head(project / conv.root / versions.as_posix(), recorded)
+            revision = plan_revision(history.tables, schema, number=number, down=down)
+    except MigrationRefused as exc:
+        raise RenderError(f"the database cannot follow this change: {exc.message}", path=contract.path,
+                          line=exc.line, hint=exc.hint) from None
+    files = {(versions / r.file).as_posix(): r.text for r in recorded}
+    if revision is not None:
+        context = {"q": _q, **revision_context(revision, contract.feature)}
+        text = tidy_python(_render("migration.py.j2", context, project), first_party)
+        files[(versions / revision.file).as_posix()] = text
+        recorded = (*recorded, RecordedRevision(revision.id, revision.down, revision.file, text))
+    return files, revision, History(schema, recorded)
+
+
+def _head(folder: Path, recorded: Sequence[RecordedRevision]) -> tuple[str | None, int]:
+    """The revision a new one follows (hand-written ones count) and the number it takes."""
+    downs: dict[str, str | None] = {r.id: r.down for r in recorded}
+    foreign = foreign_revisions(folder, {r.file for r in recorded})
+    downs |= {rev: down for rev, (down, _) in foreign.items()}
+    heads = sorted(set(downs) - {d for d in downs.values() if d is not None})
+    if len(heads) > 1:
+        raise RenderError(f"the migrations have {len(heads)} heads ({', '.join(heads)})",
+                          path=folder.as_posix(),
+                          hint="join them with `alembic merge heads -m merge` in the backend folder, "
+                               "then rerun")
+    names = [r.file for r in recorded] + [file for _, file in foreign.values()] + list(downs)
+    numbers = [int(m.group(1)) for n in names if (m := re.match(r"(\d{4})(?:_|$)", n))]
+    return (heads[0] if heads else None), max(numbers, default=0) + 1
+
+
+def _render_backend(contract: Contract, conventions: Conventions, *, project: Path | None) -> _Rendered:
     conv = conventions
     ctx = _context(contract, conv)
     builtin = contract.auth == "builtin"
     files: dict[str, str] = {}
     once = ["main", "config", "database", "errors", "common", "conftest", "alembic_ini", "alembic_env",
-            "alembic_script", "migration", "requirements", "pyproject", "readme"]
+            "alembic_script", "requirements", "pyproject", "readme"]
     if contract.auth != "none":
         once += ["auth", "dependencies"] if "dependencies" in conv.layout else ["auth"]
     if builtin:
@@ -178,7 +250,7 @@ def render_backend(contract: Contract, conventions: Conventions, *,
         "main": "main.py.j2", "config": "config.py.j2", "database": "database.py.j2",
         "errors": "errors.py.j2", "common": "common.py.j2", "conftest": "conftest.py.j2",
         "alembic_ini": "alembic.ini.j2", "alembic_env": "alembic_env.py.j2",
-        "alembic_script": "script.py.mako.j2", "migration": "migration.py.j2",
+        "alembic_script": "script.py.mako.j2",
         "requirements": "requirements.txt.j2", "pyproject": "pyproject.toml.j2", "readme": "README.md.j2",
         "auth": "auth.py.j2", "users_model": "users_model.py.j2", "users_router": "users_router.py.j2",
         "users_service": "users_service.py.j2", "dependencies": "dependencies.py.j2",
@@ -221,7 +293,13 @@ def render_backend(contract: Contract, conventions: Conventions, *,
         elif text:
             text = _normalise(text)
         out[path] = text
-    return out
+    # Revisions already rendered are written back byte for byte: an applied revision never changes.
+    migrations, revision, history = _migrations(contract, conv, project, first_party)
+    for path in migrations:
+        if path in out:
+            raise RenderError(f"two files would be written to {path}",
+                              hint="keep the migrations folder for revisions only")
+    return _Rendered(dict(sorted({**out, **migrations}.items())), revision, history)
 
 
 # --- implement: render and write ----------------------------------------------------------------------
@@ -239,6 +317,9 @@ class WriteResult:
     root: Path
     app: str
     diff: str = ""
+    revision: str = ""  # the migration this render added (path relative to the project), if any
+    changes: tuple[str, ...] = ()  # what that revision changes in the database
+    losses: tuple[str, ...] = ()  # the data it loses: one sentence a change that drops something
 
 
 def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
@@ -248,15 +329,25 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
     A contract error raises before anything is written; files the user edited are merged or
     refused (``WriteConflictError``) unless ``force``.
     """
-    contract = load_contract(find_contract(feature, project=project), project=project)
+    source = find_contract(feature, project=project)
+    contract = load_contract(source, project=project)
     choice = resolve_skill(skill, project=project)
     conv: Conventions = choice.conventions
-    files = render_backend(contract, conv, project=project)
+    rendered = _render_backend(contract, conv, project=project)
+    files = rendered.files
     report = write_files(files, project=project, root=conv.root, key=f"implement:{choice.name}",
                          force=force, dry_run=dry_run, diff=diff, prune=True)
+    if not dry_run:
+        history = dataclasses.replace(rendered.history, skill=choice.name)
+        save_history(project, contract.feature, history, source.read_text(encoding="utf-8"))
+    revision = rendered.revision
     return WriteResult(
         created=tuple(sorted(report.created)), updated=tuple(sorted(report.updated)),
         unchanged=tuple(sorted(report.unchanged)), merged=tuple(sorted(report.merged)),
         conflicts=tuple(sorted(report.conflicts)), root=project / conv.root, app=conv.app,
         diff=report.diff,
+        revision=(PurePosixPath(conv.root) / conv.path("migration")).parent.joinpath(revision.file).as_posix()
+        if revision else "",
+        changes=tuple(c.summary for c in revision.changes) if revision else (),
+        losses=revision.losses if revision else (),
     )
