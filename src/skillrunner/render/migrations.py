@@ -12,7 +12,7 @@ from typing import Any
 
 from skillrunner.contract import Contract, Field, Resource
 from skillrunner.conventions import Conventions
-from skillrunner.render.python import _call, _db_name, _lines, _q, _qs
+from skillrunner.render.python import LINE_LENGTH, _call, _db_name, _lines, _q, _qs
 from skillrunner.render.views import _Builder
 
 __all__ = ["SCHEMA_VERSION", "Change", "Column", "MigrationRefused", "Revision", "Table", "plan_revision",
@@ -291,21 +291,27 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
     second: list[str] = []  # altered and dropped columns, new constraints
     old_uniques, new_uniques = dict(old.uniques), dict(new.uniques)
     old_indexes, new_indexes = dict(old.indexes), dict(new.indexes)
+    # A column dropped and added again loses its indexes and constraints with it: they are made again.
+    replaced = {c.name for c in new.columns
+                if (before := old.column(c.name)) is not None and before.family != c.family}
+
+    def kept(cols: tuple[str, ...], now: tuple[str, ...] | None) -> bool:
+        return now == cols and not replaced & set(cols)
+
     for name, cols in old.indexes:
-        if new_indexes.get(name) != cols:
+        if not kept(cols, new_indexes.get(name)):
             first.append(f"batch.drop_index({_q(name)})")
             if name not in new_indexes:
                 steps.changes.append(Change(f"drop index {name}", f"drop_{name}"))
     for name, cols in old.uniques:
-        if new_uniques.get(name) != cols:
+        if not kept(cols, new_uniques.get(name)):
             first.append(f'batch.drop_constraint({_q(name)}, type_="unique")')
             if name not in new_uniques:
                 steps.changes.append(Change(f"drop unique {t}({', '.join(cols)})", f"drop_{name}"))
 
     def fill(c: Column, value: str, where: str = "") -> None:
         fill_cols[c.name] = c.type
-        condition = f".where({where})" if where else ""
-        fills.append(f"op.execute(table.update(){condition}.values({{{_q(c.name)}: {value}}}))")
+        fills.append(_update(where, f"{{{_q(c.name)}: {value}}}"))
 
     def add(c: Column, *, why: str) -> None:
         value = c.fill if strict else _filler(c)
@@ -355,8 +361,14 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
             notes.append(f"drop value{'s' if len(removed) > 1 else ''} {', '.join(removed)}")
         if before.type != c.type:
             kw.append(f"type_={c.type}")
-            if _narrower(before, c) and not removed:
-                loss = f"{t}.{c.name}: values that do not fit {c.base} ({c.type}) are cut or refused"
+            length = re.fullmatch(r"sa\.String\(length=(\d+)\)", c.type)
+            if _narrower(before, c) and length is not None:
+                # Longer texts are cut to fit: PostgreSQL refuses to shorten a column they overflow.
+                column, most = f"table.c[{_q(c.name)}]", length[1]
+                fill(c, f"sa.func.substr({column}, 1, {most})", f"sa.func.length({column}) > {most}")
+                loss = loss or f"{t}.{c.name}: texts longer than {length[1]} characters are cut to fit"
+            elif _narrower(before, c):
+                loss = loss or f"{t}.{c.name}: values that do not fit {c.type} are refused by the database"
             notes.append(f"{before.type.removeprefix('sa.')} -> {c.type.removeprefix('sa.')}")
         if before.nullable != c.nullable:
             if not c.nullable:
@@ -393,11 +405,11 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
             steps.changes.append(Change(f"drop column {t}.{c.name}", f"drop_{t}_{c.name}",
                                         loss=f"{t}.{c.name}: the column and every value in it are dropped"))
     for name, cols in new.uniques:
-        if old_uniques.get(name) != cols:
+        if not kept(cols, old_uniques.get(name)):
             second.append(f"batch.create_unique_constraint({_q(name)}, {_lines(_qs(cols), 8)})")
             steps.changes.append(Change(f"add unique {t}({', '.join(cols)})", f"add_{name}"))
     for name, cols in new.indexes:
-        if old_indexes.get(name) != cols:
+        if not kept(cols, old_indexes.get(name)):
             second.append(_call("batch.create_index", [_q(name), _lines(_qs(cols), 8)], 8))
             if name not in old_indexes:
                 steps.changes.append(Change(f"add index {name}", f"add_{name}"))
@@ -405,15 +417,17 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
     if fills:
         columns = [f"sa.column({_q(n)}, {ty})" for n, ty in fill_cols.items()]
         steps.alter.append("    " + _call("table = sa.table", [_q(t), *columns], 4))
-        steps.alter += ["    " + _wrap_fill(f) for f in fills]
+        steps.alter += fills
     steps.alter += _batch(t, second)
 
 
-def _wrap_fill(statement: str) -> str:
-    if len(statement) + 4 <= 110:
-        return statement
-    inner = statement.removeprefix("op.execute(").removesuffix(")")
-    return "op.execute(\n        " + inner + "\n    )"
+def _update(where: str, values: str) -> str:
+    """``op.execute(UPDATE table [WHERE ...] SET ...)``, one clause a line when it is long."""
+    clauses = ["table.update()", *([f".where({where})"] if where else []), f".values({values})"]
+    one = f"    op.execute({''.join(clauses)})"
+    if len(one) <= LINE_LENGTH:
+        return one
+    return "    op.execute(\n" + "".join(f"        {c}\n" for c in clauses) + "    )"
 
 
 def _fk_code(table: str, c: Column) -> str:
@@ -481,7 +495,10 @@ def _steps(old: Sequence[Table], new: Sequence[Table], *, strict: bool) -> _Step
 def _slug(changes: Sequence[Change]) -> str:
     if not changes:
         return "no_change"
-    words = changes[0].slug
+    # Named for its weightiest change: tables, then columns, then constraints and indexes.
+    rank = {"table": 0, "column": 1}
+    main = min(changes, key=lambda c: rank.get(c.summary.split()[1], 2))
+    words = main.slug
     if len(changes) > 1:
         words += f"_and_{len(changes) - 1}_more"
     words = re.sub(r"[^a-z0-9_]+", "_", words.lower()).strip("_")
