@@ -175,6 +175,27 @@ def test_data_loss_is_named_and_safe_changes_are_not(tmp_path: Path) -> None:
                losses["a resource and the reference to it dropped"])
 
 
+def test_plan_names_the_revision_and_its_data_loss_before_anything_is_written(tmp_path: Path) -> None:
+    from skillrunner.plan import plan
+
+    project = _project(tmp_path)
+    first = plan(project=project, feature="task-crud").text
+    assert "`backend/alembic/versions/0001_initial.py` creates every table" in first
+    implement(project=project, feature="task-crud")
+    dropped = re.sub(r"^\| description .*\n", "", TASK_CRUD, flags=re.MULTILINE)
+    _rewrite(project, _sub(dropped, "search(title, description)", "search(title)"))
+    before = plan(project=project, feature="task-crud").text
+    section = before.split("## Database Migration", 1)[1].split("\n## ", 1)[0]
+    assert "`backend/alembic/versions/0002_drop_tasks_description.py`" in section
+    assert "(revision 0002 of 2)" in section and "- drop column tasks.description" in section
+    assert "**Data loss**" in section
+    assert "- tasks.description: the column and every value in it are dropped" in section
+    assert not (project / "backend/alembic/versions/0002_drop_tasks_description.py").exists()
+    implement(project=project, feature="task-crud")
+    after = plan(project=project, feature="task-crud").text
+    assert after == before, "the plan reads the same before and after the revision is written"
+
+
 def test_the_revision_fills_existing_rows_before_a_column_becomes_required() -> None:
     conv = resolve_skill("backend-builder").conventions
     old = schema_of(_parsed(TASK_CRUD), conv)

@@ -93,8 +93,8 @@ def test_plan_has_every_section(tmp_path: Path) -> None:
     text = (project / "specs/notes/plan.md").read_text(encoding="utf-8")
     assert result.artifact.status == "created" and result.skill == "backend-builder"
     headings = re.findall(r"^## (.+)$", text, re.M)
-    assert headings == ["Summary", "Technical Context", "Data Model", "Endpoints", "File Map", "Decisions",
-                        "Risks", "Test Plan"]
+    assert headings == ["Summary", "Technical Context", "Data Model", "Database Migration", "Endpoints",
+                        "File Map", "Decisions", "Risks", "Test Plan"]
     assert "Users keep notes in notebooks." in _section(text, "Summary")
     assert "**Storage**: SQLite by default" in _section(text, "Technical Context")
     model = _section(text, "Data Model")

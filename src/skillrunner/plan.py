@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from skillrunner.artifacts import Artifact, check_feature, feature_dir, seal, write_artifact
 from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
 from skillrunner.conventions import FILE_KINDS, PER_RESOURCE_KINDS, Conventions
 from skillrunner.records import DecisionRecord, find_adr, write_adr
-from skillrunner.render import render_backend
+from skillrunner.render import latest_revision, render_backend
 from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.templating import render_template
 
@@ -369,6 +370,7 @@ def build_plan(*, contract: Contract, skill: SkillChoice, project: Path | None =
         "tests": _test_plan(contract, files),
         "builtin": contract.auth == "builtin",
         "with_403": conv.not_owned_status == 403,
+        "migration": _migration(contract, conv, project),
     }
     return seal(render_template("workflow/plan.md.j2", context, project=project), stage="plan"), taken
 
@@ -401,6 +403,13 @@ def linked_adrs(*, project: Path, feature: str, taken: tuple[Decision, ...]) -> 
             if found is not None:
                 out[d.key] = found
     return out
+
+
+def _migration(contract: Contract, conv: Conventions, project: Path | None) -> dict[str, Any]:
+    """The revision that brings a database to this contract, for the plan's reviewer."""
+    path, revision, count = latest_revision(contract, conv, project=project)
+    return {"path": (PurePosixPath(conv.root) / path).as_posix(), "id": revision.id, "count": count,
+            "first": revision.down is None, "changes": revision.changes, "losses": revision.losses}
 
 
 def expected_plan(*, project: Path, contract: Contract, skill: SkillChoice) -> str:

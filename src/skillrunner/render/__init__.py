@@ -46,7 +46,7 @@ from skillrunner.skills import resolve_skill
 from skillrunner.templating import render_template
 from skillrunner.write import write_files
 
-__all__ = ["LINE_LENGTH", "WriteResult", "implement", "render_backend", "tidy_python"]
+__all__ = ["LINE_LENGTH", "WriteResult", "implement", "latest_revision", "render_backend", "tidy_python"]
 
 _TEMPLATE_DIR = "backend"
 
@@ -183,6 +183,16 @@ def render_backend(contract: Contract, conventions: Conventions, *,
     return _render_backend(contract, conventions, project=project).files
 
 
+def latest_revision(contract: Contract, conventions: Conventions, *,
+                    project: Path | None = None) -> tuple[str, RecordedRevision, int]:
+    """The revision that brings a database to ``contract`` (the one ``implement`` adds now, else the
+    last one recorded): its path under the backend root, the revision, and how many there are."""
+    _, _, history = _migrations(contract, conventions, project, frozenset())
+    last = history.revisions[-1]
+    versions = PurePosixPath(conventions.path("migration")).parent
+    return (versions / last.file).as_posix(), last, len(history.revisions)
+
+
 @dataclass(frozen=True)
 class _Rendered:
     files: dict[str, str]
@@ -213,7 +223,8 @@ def _migrations(contract: Contract, conv: Conventions, project: Path | None,
         context = {"q": _q, **revision_context(revision, contract.feature)}
         text = tidy_python(_render("migration.py.j2", context, project), first_party)
         files[(versions / revision.file).as_posix()] = text
-        recorded = (*recorded, RecordedRevision(revision.id, revision.down, revision.file, text))
+        recorded = (*recorded, RecordedRevision(revision.id, revision.down, revision.file, text,
+                                                tuple(c.summary for c in revision.changes), revision.losses))
     return files, revision, History(schema, recorded)
 
 

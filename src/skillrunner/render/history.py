@@ -29,6 +29,8 @@ class RecordedRevision:
     down: str | None
     file: str
     text: str
+    changes: tuple[str, ...] = ()  # what it changes, as plan.md and run name it
+    losses: tuple[str, ...] = ()  # the data it loses
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ def load_history(project: Path, feature: str) -> History | None:
             if "/" in file or "\\" in file or not file.endswith(".py"):
                 raise ValueError(f"revision file {file!r} is not a plain file name")
             text = (folder / "revisions" / file).read_text(encoding="utf-8")
-            revisions.append(RecordedRevision(str(item["id"]), item.get("down"), file, text))
+            revisions.append(RecordedRevision(str(item["id"]), item.get("down"), file, text,
+                                              tuple(map(str, item.get("changes", ()))),
+                                              tuple(map(str, item.get("losses", ())))))
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise _broken(path, project, str(exc)) from exc
     return History(tables, tuple(revisions), str(data.get("skill", "")))
@@ -101,7 +105,8 @@ def save_history(project: Path, feature: str, history: History, contract_text: s
     data: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "skill": history.skill,
-        "revisions": [{"id": r.id, "down": r.down, "file": r.file} for r in history.revisions],
+        "revisions": [{"id": r.id, "down": r.down, "file": r.file, "changes": list(r.changes),
+                       "losses": list(r.losses)} for r in history.revisions],
         "tables": schema_to_json(history.tables),
     }
     _atomic(folder / "schema.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
