@@ -244,6 +244,23 @@ def test_a_hand_written_revision_is_chained_onto(tmp_path: Path) -> None:
     assert ours.is_file(), "a hand-written revision is the user's: never removed"
 
 
+def test_a_backend_rendered_before_histories_keeps_its_first_revision(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    implement(project=project, feature="task-crud")
+    initial = project / VERSIONS / "0001_initial.py"
+    # What earlier versions wrote: no history, and an unnamed foreign key.
+    old = initial.read_text(encoding="utf-8").replace(', name="fk_comments_task_id"', "")
+    initial.write_text(old, encoding="utf-8")
+    import shutil
+
+    shutil.rmtree(project / ".skillrunner")
+    _rewrite(project, _add_row(TASK_CRUD, "| estimate | integer | no | | | Hours |"))
+    result = implement(project=project, feature="task-crud", force=True)
+    assert initial.read_text(encoding="utf-8") == old, "the applied revision is kept as it was"
+    assert result.revision == (VERSIONS / "0002_add_tasks_estimate.py").as_posix()
+    assert result.changes == ("add column tasks.estimate",)
+
+
 def test_two_heads_are_refused_with_the_command_that_joins_them(tmp_path: Path) -> None:
     project = _project(tmp_path)
     implement(project=project, feature="task-crud")

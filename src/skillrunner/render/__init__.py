@@ -25,6 +25,7 @@ from skillrunner.render.migrations import (
     Revision,
     plan_revision,
     revision_context,
+    schema_from_revision,
     schema_of,
 )
 from skillrunner.render.python import (
@@ -206,6 +207,8 @@ def _migrations(contract: Contract, conv: Conventions, project: Path | None,
     versions = PurePosixPath(conv.path("migration")).parent
     schema = schema_of(contract, conv)
     history = load_history(project, contract.feature) if project is not None else None
+    if history is None and project is not None:
+        history = _adopted(project / conv.root / conv.path("migration"))
     recorded = history.revisions if history is not None else ()
     try:
         if history is None:
@@ -226,6 +229,19 @@ def _migrations(contract: Contract, conv: Conventions, project: Path | None,
         recorded = (*recorded, RecordedRevision(revision.id, revision.down, revision.file, text,
                                                 tuple(c.summary for c in revision.changes), revision.losses))
     return files, revision, History(schema, recorded)
+
+
+def _adopted(initial: Path) -> History | None:
+    """A backend rendered before histories were kept: its first revision stays as it is, and the
+    tables it creates are the schema the next revision starts from."""
+    try:
+        text = initial.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    tables = schema_from_revision(text)
+    if tables is None or not re.search(r'^revision: str = "0001"$', text, re.MULTILINE):
+        return None
+    return History(tables, (RecordedRevision("0001", None, initial.name, text, ("create every table",)),))
 
 
 def _head(folder: Path, recorded: Sequence[RecordedRevision]) -> tuple[str | None, int]:

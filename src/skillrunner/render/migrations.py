@@ -16,7 +16,7 @@ from skillrunner.render.python import LINE_LENGTH, _call, _db_name, _lines, _q, 
 from skillrunner.render.views import _Builder
 
 __all__ = ["SCHEMA_VERSION", "Change", "Column", "MigrationRefused", "Revision", "Table", "plan_revision",
-           "revision_context", "schema_from_json", "schema_of", "schema_to_json"]
+           "revision_context", "schema_from_json", "schema_from_revision", "schema_of", "schema_to_json"]
 
 #: How a schema is written to ``.skillrunner/``; a different number means a state this code cannot read.
 SCHEMA_VERSION = 1
@@ -218,6 +218,57 @@ def schema_from_json(data: Any) -> tuple[Table, ...]:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"a table or column is malformed ({exc})") from exc
     return tuple(tables)
+
+
+def schema_from_revision(text: str) -> tuple[Table, ...] | None:
+    """The tables a first revision in skillrunner's form creates (``op.create_table`` and
+    ``op.create_index`` calls), or None when ``text`` is not one. Enum values and defaults are not
+    in a revision, so the columns carry none."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    tables: dict[str, Table] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "op"):
+            continue
+        try:
+            if node.func.attr == "create_table":
+                table = _created_table(node)
+                tables[table.name] = table
+            elif node.func.attr == "create_index":
+                name, table_name, cols = (ast.literal_eval(a) for a in node.args[:3])
+                held = tables[table_name]
+                tables[table_name] = Table(held.name, held.columns, held.uniques,
+                                           (*held.indexes, (name, tuple(cols))))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None
+    return tuple(tables.values()) or None
+
+
+def _created_table(node: ast.Call) -> Table:
+    name = ast.literal_eval(node.args[0])
+    columns: list[Column] = []
+    uniques: list[tuple[str, tuple[str, ...]]] = []
+    for arg in node.args[1:]:
+        assert isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
+        keywords = {k.arg: k.value for k in arg.keywords}
+        if arg.func.attr == "Column":
+            references = on_delete = None
+            for extra in arg.args[2:]:
+                if isinstance(extra, ast.Call) and isinstance(extra.func, ast.Attribute) \
+                        and extra.func.attr == "ForeignKey":
+                    references = str(ast.literal_eval(extra.args[0])).removesuffix(".id")
+                    options = {k.arg: ast.literal_eval(k.value) for k in extra.keywords}
+                    on_delete = options.get("ondelete")
+            columns.append(Column(ast.literal_eval(arg.args[0]), ast.unparse(arg.args[1]),
+                                  bool(ast.literal_eval(keywords["nullable"])), references, on_delete))
+        elif arg.func.attr == "UniqueConstraint":
+            cols = tuple(str(ast.literal_eval(a)) for a in arg.args)
+            unique = ast.literal_eval(keywords["name"]) if "name" in keywords else _db_name("uq", name, cols)
+            uniques.append((unique, cols))
+    return Table(name, tuple(columns), tuple(uniques))
 
 
 # --- the code of one direction ---------------------------------------------------------------------
