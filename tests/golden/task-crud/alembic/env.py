@@ -1,19 +1,21 @@
-"""Alembic environment: the URL from the app's settings, and the metadata of every table."""
+"""Alembic environment: the app's connection when the app migrates on start, else the URL from its
+settings; and the metadata of every table."""
 
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
-from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from app.config import settings
 from app.models.comment import Comment
 from app.models.task import Task
 
-#: Importing a model registers its table in SQLModel.metadata; autogenerate sees only those.
+#: Importing a model registers its table in SQLModel.metadata; `alembic check` compares only those.
 MODELS = (Task, Comment)
 
-if context.config.config_file_name is not None:
+# The command line logs as alembic.ini says; the app, which passes its connection, keeps its own logging.
+if context.config.config_file_name is not None and "connection" not in context.config.attributes:
     fileConfig(context.config.config_file_name)
 
 target_metadata = SQLModel.metadata
@@ -26,16 +28,17 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def run_migrations_online() -> None:
-    engine = create_engine(settings.database_url)
-    with engine.connect() as connection:
-        # render_as_batch lets later ALTERs work on SQLite too
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+def run_migrations_online(connection: sa.Connection) -> None:
+    # render_as_batch lets later ALTERs work on SQLite too
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 if context.is_offline_mode():
     run_migrations_offline()
+elif (connection := context.config.attributes.get("connection")) is not None:
+    run_migrations_online(connection)  # the app's, in its transaction (app.database.migrate)
 else:
-    run_migrations_online()
+    with sa.create_engine(settings.database_url).connect() as connection:
+        run_migrations_online(connection)

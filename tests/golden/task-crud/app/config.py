@@ -10,7 +10,8 @@ _PLACEHOLDERS = ("changethis", "changeme", "change-me", "change_me", "your-secre
 
 
 class Settings(BaseSettings):
-    """``DATABASE_URL``, ``DB_THREADS``, ``JWT_SECRET``, ``JWT_ALGORITHM``: environment or ``.env``."""
+    """From the environment or ``.env``: ``DATABASE_URL``, ``DB_THREADS``, ``MIGRATE_ON_START``,
+    ``JWT_SECRET``, ``JWT_ALGORITHM``."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -18,6 +19,9 @@ class Settings(BaseSettings):
     # Threads that run the database work, and as many pooled connections: requests beyond them queue.
     # Unset: 2 on SQLite, 8 on a database server (see database.py).
     db_threads: int | None = Field(default=None, ge=1, le=256)
+    # Bring the database to the newest migration on start. A deployment that migrates in a step of its
+    # own sets it to false: the app then refuses to serve a database behind that migration.
+    migrate_on_start: bool = True
     jwt_secret: str = Field(default="", validate_default=True)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
 

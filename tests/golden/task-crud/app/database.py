@@ -1,4 +1,5 @@
-"""The engine, the database threads, sessions that turn integrity errors into 409s, the UTC column type."""
+"""The engine, the database threads, migrations on start, sessions that turn integrity errors into 409s,
+the UTC column type."""
 
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
@@ -7,8 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import alembic.command
+import alembic.config
+import alembic.runtime.migration
+import alembic.script
 from sqlalchemy import DateTime, Dialect, Row, Select, TypeDecorator, bindparam, event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
@@ -165,6 +171,57 @@ def contains_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def create_tables() -> None:
-    """Create every missing table (Alembic owns later changes)."""
-    SQLModel.metadata.create_all(engine)
+#: Found from this file, so the app migrates whichever folder it is started from.
+_ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+#: The key of the advisory lock migrations take on PostgreSQL: any number, the same in every worker.
+_MIGRATION_LOCK = 4_242_001
+
+
+def migrate() -> None:
+    """Bring the database to the newest revision under ``alembic/versions`` through Alembic, before the
+    app serves it; with ``MIGRATE_ON_START`` off, refuse a database behind that revision instead.
+
+    One transaction on a connection of the app's engine. On PostgreSQL an advisory lock comes first:
+    workers starting together migrate one at a time, and the later ones find the database up to date.
+    """
+    config = alembic.config.Config(_ALEMBIC_INI)
+    head = alembic.script.ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        if _sqlite:
+            # A batch migration copies a table and drops the old one: with foreign keys on, the drop
+            # would delete the rows that refer to it. SQLite ignores the pragma inside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                migration_context = alembic.runtime.migration.MigrationContext.configure(connection)
+                current = migration_context.get_current_revision()
+                if current != head:
+                    tables = set(inspect(connection).get_table_names()) & set(SQLModel.metadata.tables)
+                    _refuse_unsafe_start(current, head, sorted(tables))
+                    config.attributes["connection"] = connection
+                    alembic.command.upgrade(config, "head")
+        finally:
+            if _sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def _refuse_unsafe_start(current: str | None, head: str | None, tables: list[str]) -> None:
+    """Raise when the database at revision ``current``, holding ``tables`` of this app, is not to be
+    brought to ``head``: tables made without Alembic, or ``MIGRATE_ON_START`` off."""
+    folder = _ALEMBIC_INI.parent
+    if current is None and tables:
+        raise RuntimeError(
+            f"The database holds this app's tables ({', '.join(tables)}) but no alembic_version table: "
+            "they were made without Alembic, so the revision they match is unknown. Find it "
+            f"(`alembic history`), record it with `alembic stamp <revision>` from {folder}, "
+            "then start the app again")
+    if not settings.migrate_on_start:
+        state = f"at revision {current}" if current else "not migrated yet"
+        raise RuntimeError(
+            f"The database is {state} and this code's head revision is {head}; with "
+            f"MIGRATE_ON_START=false the app does not migrate it. Run `alembic upgrade head` "
+            f"from {folder}, then start the app again")

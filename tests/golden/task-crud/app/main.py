@@ -1,11 +1,11 @@
-"""The FastAPI app: error handlers, routers (static paths first), and table creation on start."""
+"""The FastAPI app: error handlers, routers (static paths first), and the database migrated on start."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.database import create_tables, run_db
+from app.database import migrate, run_db
 from app.errors import install_error_handlers
 from app.routers.comment import router as comment_router
 from app.routers.task import router as task_router
@@ -13,7 +13,7 @@ from app.routers.task import router as task_router
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    await run_db(create_tables)
+    await run_db(migrate)
     yield
 
 

@@ -1,10 +1,13 @@
 """Fixtures: one app for the session, empty tables per test, callers with tokens, makers of valid rows.
 
-The suite runs on SQLite by default and on any database ``DATABASE_URL`` names (PostgreSQL too).
+The suite runs on a database of its own, never on ``DATABASE_URL``'s (it empties every table): a new
+SQLite file, or the database ``TEST_DATABASE_URL`` names (PostgreSQL too). The app's start brings it
+to the newest migration, so every run proves the migrations as well.
 """
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,12 +21,30 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import func
+from sqlalchemy import func, make_url
 from sqlmodel import Session, SQLModel, select
 
-# Settings are read when the app is first imported, which the fixtures below and the test modules do.
-os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{Path(tempfile.mkdtemp()) / 'test.db'}")
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the app at the suite's own database before a test module imports it (settings are read then)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        folder = tempfile.mkdtemp()
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        url = f"sqlite:///{Path(folder) / 'test.db'}"
+    elif "DATABASE_URL" in os.environ and _database(url) == _database(os.environ["DATABASE_URL"]):
+        raise pytest.UsageError("TEST_DATABASE_URL names the database DATABASE_URL uses; the suite empties "
+                                "every table of its database, so give it one of its own")
+    os.environ["DATABASE_URL"] = url
+    os.environ["MIGRATE_ON_START"] = "true"
+    os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
+
+
+def _database(url: str) -> tuple[Any, ...]:
+    """What in ``url`` names the database: the driver and the credentials may differ."""
+    parts = make_url(url)
+    return parts.get_backend_name(), parts.host, parts.port, parts.database
+
 
 #: Valid JSON values of each field, by resource: the ``n``-th of every field make one valid row.
 SAMPLES: dict[str, dict[str, list[Any]]] = {
@@ -221,7 +242,7 @@ def db_id(value: Any) -> Any:
 def app_client() -> Iterator[TestClient]:
     from app.main import app
 
-    with TestClient(app) as test_client:  # runs the lifespan: missing tables are created
+    with TestClient(app) as test_client:  # runs the lifespan: the database is migrated
         yield test_client
 
 
