@@ -1,4 +1,5 @@
-"""Rendered backends, run for real: their own suite (SQLite, PostgreSQL), alembic, ruff, mypy, fuzzing, HTTP.
+"""Rendered backends, run for real: their own suite (SQLite, PostgreSQL), alembic, ruff, mypy, fuzzing, HTTP,
+migrations on start.
 
 Each contract is rendered once per module (``backend`` fixture) with backend-builder; every check
 runs the generated code in a subprocess, so the backends' ``app`` packages never meet in one process.
@@ -12,6 +13,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -53,7 +55,8 @@ PATTERN_SAMPLES = {
     "^[A-Z][0-9]{3}$": "B123",
     "^(red|green|blue)$": "green",
 }
-_SCRUBBED = ("DATABASE_URL", "JWT_SECRET", "JWT_ALGORITHM", "PYTHONPATH")
+_SCRUBBED = ("DATABASE_URL", "TEST_DATABASE_URL", "MIGRATE_ON_START", "JWT_SECRET", "JWT_ALGORITHM",
+             "PYTHONPATH")
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,187 @@ def test_generated_suite_passes_on_sqlite(backend: Backend, tmp_path: Path) -> N
 
 @pytest.mark.postgres
 def test_generated_suite_passes_on_postgres(backend: Backend, tmp_path: Path, postgres_url: str) -> None:
-    _run_suite(backend, tmp_path, DATABASE_URL=postgres_url)
+    _run_suite(backend, tmp_path, TEST_DATABASE_URL=postgres_url)
+
+
+# --- the app migrates on start; the suite keeps to a database of its own ---------------------------------
+
+_START = r'''
+"""Start the generated app on DATABASE_URL (written by tests/test_generated.py). argv: app, action.
+
+"write" puts a task and a comment on it in through the API; every action then prints what the API lists.
+With START_GATE set, wait after the imports until that file exists: workers begin their start together.
+"""
+import importlib, json, os, pathlib, sys, time
+
+import jwt
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, os.getcwd())
+module, _, attr = sys.argv[1].partition(":")
+app = getattr(importlib.import_module(module), attr)
+if os.environ.get("START_GATE"):
+    gate = pathlib.Path(os.environ["START_GATE"])
+    (gate.parent / f"ready-{os.getpid()}").touch()
+    while not gate.exists():
+        time.sleep(0.005)
+token = jwt.encode({"sub": "dev"}, os.environ["JWT_SECRET"], algorithm="HS256")
+headers = {"Authorization": "Bearer " + token}
+with TestClient(app) as client:
+    if sys.argv[2] == "write":
+        task = client.post("/api/tasks", json={"title": "keep me"}, headers=headers).json()
+        client.post(f"/api/tasks/{task['id']}/comments", json={"body": "and me"}, headers=headers)
+    tasks = client.get("/api/tasks", headers=headers).json()["items"]
+    comments = [c["body"] for t in tasks
+                for c in client.get(f"/api/tasks/{t['id']}/comments", headers=headers).json()["items"]]
+print(json.dumps({"tasks": [t["title"] for t in tasks], "comments": comments}))
+'''
+#: What ``_START ... write`` puts in, as the API lists it.
+DEV_ROWS = {"tasks": ["keep me"], "comments": ["and me"]}
+
+
+def _task_crud(project: Path) -> Path:
+    """task-crud rendered into ``project`` (with its history, as ``implement`` keeps it); the backend root."""
+    (project / "specs" / "api").mkdir(parents=True)
+    (project / "specs" / "api" / "task-crud.md").write_bytes(EXAMPLE.read_bytes())
+    return implement(project=project, feature="task-crud", skill=SKILL).root
+
+
+def _dev(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a developer's shell: ``DATABASE_URL`` exported."""
+    return _env(DATABASE_URL=url, JWT_SECRET=secrets.token_urlsafe(48), **extra)
+
+
+def _start_args(action: str) -> list[str]:
+    return [sys.executable, "-c", _START, resolve_skill(SKILL).conventions.app, action]
+
+
+def _start(root: Path, env: dict[str, str], action: str = "read") -> subprocess.CompletedProcess[str]:
+    return _run(_start_args(action), cwd=root, env=env)
+
+
+def _api_rows(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.returncode == 0, _tail(done)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _alembic_cli(root: Path, env: dict[str, str], *args: str) -> str:
+    done = _run([sys.executable, "-m", "alembic", *args], cwd=root, env=env)
+    assert done.returncode == 0, f"alembic {' '.join(args)} failed:\n{_tail(done)}"
+    return done.stdout
+
+
+def _pytest(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=env)
+
+
+def test_the_readme_order_in_one_shell_keeps_the_development_rows(tmp_path: Path) -> None:
+    """DATABASE_URL exported, the app started (it migrates), pytest, then alembic: nothing is lost."""
+    root = _task_crud(tmp_path)
+    dev = _dev(f"sqlite:///{tmp_path / 'dev.db'}")
+    assert _api_rows(_start(root, dev, "write")) == DEV_ROWS
+    head = _alembic_cli(root, dev, "heads").split()[0]
+    assert _alembic_cli(root, dev, "current").split() == [head, "(head)"]
+    _alembic_cli(root, dev, "check")
+    suite = _pytest(root, dev)
+    assert suite.returncode == 0, _tail(suite)
+    _alembic_cli(root, dev, "upgrade", "head")  # on the database the app made: nothing to create again
+    _alembic_cli(root, dev, "check")
+    assert _api_rows(_start(root, dev)) == DEV_ROWS
+
+
+def test_the_suite_refuses_to_run_on_the_development_database(tmp_path: Path) -> None:
+    root = _task_crud(tmp_path)
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    dev = _dev(url)
+    assert _api_rows(_start(root, dev, "write")) == DEV_ROWS
+    for same in (url, url.replace("sqlite://", "sqlite+pysqlite://")):  # the driver named or not
+        refused = _pytest(root, dev | {"TEST_DATABASE_URL": same})
+        assert refused.returncode == pytest.ExitCode.USAGE_ERROR, _tail(refused)
+        assert "TEST_DATABASE_URL names the database DATABASE_URL uses" in refused.stderr, _tail(refused)
+        assert "Traceback" not in refused.stderr
+    assert _api_rows(_start(root, dev)) == DEV_ROWS
+
+
+def test_tables_made_without_alembic_are_refused_with_the_way_on(tmp_path: Path) -> None:
+    root = _task_crud(tmp_path)
+    dev = _dev(f"sqlite:///{tmp_path / 'dev.db'}")
+    # What the app used to do on start: create_all, no alembic_version.
+    old = "import app.main\nfrom sqlmodel import SQLModel\nfrom app.database import engine\n" \
+          "SQLModel.metadata.create_all(engine)"
+    made = _run([sys.executable, "-c", old], cwd=root, env=dev)
+    assert made.returncode == 0, _tail(made)
+    refused = _start(root, dev)
+    assert refused.returncode != 0
+    said = "holds this app's tables (comments, tasks) but no alembic_version table"
+    assert said in refused.stderr, _tail(refused)
+    assert "`alembic stamp <revision>`" in refused.stderr
+    _alembic_cli(root, dev, "stamp", "head")
+    assert _api_rows(_start(root, dev)) == {"tasks": [], "comments": []}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_database_behind_head_is_migrated_on_start_or_refused_when_told(
+        kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = f"sqlite:///{tmp_path / 'dev.db'}" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    project = tmp_path / "project"
+    root = _task_crud(project)
+    dev = _dev(url)
+    assert _api_rows(_start(root, dev, "write")) == DEV_ROWS
+    before = _alembic_cli(root, dev, "current").split()[0]
+    # A longer title: a new revision; on SQLite the tasks table is copied and the old one dropped.
+    contract = project / "specs" / "api" / "task-crud.md"
+    text = contract.read_text(encoding="utf-8")
+    assert "max_length=255 " in text
+    contract.write_text(text.replace("max_length=255 ", "max_length=300 "), encoding="utf-8")
+    implement(project=project, feature="task-crud", skill=SKILL)
+    head = _alembic_cli(root, dev, "heads").split()[0]
+    assert head != before
+
+    refused = _start(root, dev | {"MIGRATE_ON_START": "false"})
+    assert refused.returncode != 0
+    for said in (f"at revision {before} ", f"head revision is {head};",
+                 f"`alembic upgrade head` from {root}"):
+        assert said in refused.stderr, _tail(refused)
+    assert _alembic_cli(root, dev, "current").split() == [before]
+
+    assert _api_rows(_start(root, dev)) == DEV_ROWS  # migrated, the comment on the copied task kept
+    assert _alembic_cli(root, dev, "current").split() == [head, "(head)"]
+    _alembic_cli(root, dev, "check")
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_on_postgres_migrate_one_at_a_time(tmp_path: Path,
+                                                                     postgres_url: str) -> None:
+    root = _task_crud(tmp_path / "project")
+    gate = tmp_path / "gate" / "go"
+    gate.parent.mkdir()
+    env = _dev(postgres_url, START_GATE=str(gate))
+    # A data migration of one's own, named as Alembic names it, that holds the first worker's transaction
+    # open for a second: every other worker checks the database meanwhile.
+    _alembic_cli(root, env, "revision", "-m", "slow data migration")
+    written = next(root.glob("alembic/versions/*_slow_data_migration.py"))
+    text = written.read_text(encoding="utf-8")
+    assert "def upgrade() -> None:\n    pass\n" in text
+    written.write_text(text.replace("def upgrade() -> None:\n    pass\n",
+                                    "def upgrade() -> None:\n    op.execute(\"SELECT pg_sleep(1)\")\n"),
+                       encoding="utf-8")
+    workers = [subprocess.Popen(_start_args("read"), cwd=root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(gate.parent.glob("ready-*"))) < len(workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gate.touch()
+        outcomes = [worker.communicate(timeout=120) for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    failed = [err[-3000:] for worker, (_, err) in zip(workers, outcomes, strict=True) if worker.returncode]
+    assert not failed, "\n\n".join(failed)
+    head = _alembic_cli(root, env, "heads").split()[0]
+    assert _alembic_cli(root, env, "current").split() == [head, "(head)"]
+    _alembic_cli(root, env, "check")
 
 
 # --- alembic, ruff, mypy ------------------------------------------------------------------------------------

@@ -597,8 +597,8 @@ def test_soft_delete_hides_the_row_everywhere_and_restrict_refuses_with_409(
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "JWT_SECRET": SECRET, **env}
-    full.pop("PYTHONPATH", None)
+    scrubbed = ("PYTHONPATH", "DATABASE_URL", "TEST_DATABASE_URL", "MIGRATE_ON_START")
+    full = {k: v for k, v in os.environ.items() if k not in scrubbed} | {"JWT_SECRET": SECRET, **env}
     return subprocess.run(args, cwd=cwd, env=full, capture_output=True, text=True, timeout=900)
 
 
@@ -624,8 +624,7 @@ def test_generated_suite_passes_with_enough_tests_per_resource(rendered_tree: tu
         per_file = re.compile(re.escape(module) + r": (\d+)")
         count += sum(int(m[1]) for m in map(per_file.fullmatch, lines) if m)
         assert count >= 12, f"{module}: {count} tests"
-    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
-               DATABASE_URL=f"sqlite:///{root / 'suite.db'}")
+    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
 
@@ -660,8 +659,7 @@ def shelf_tree(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 @pytest.mark.slow
 def test_generated_suite_covers_accounts_soft_delete_and_restrict(shelf_tree: tuple[str, Path]) -> None:
     _, root = shelf_tree
-    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
-               DATABASE_URL=f"sqlite:///{root / 'suite.db'}")
+    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
 
@@ -670,7 +668,7 @@ def test_generated_suite_covers_accounts_soft_delete_and_restrict(shelf_tree: tu
 def test_generated_suite_passes_on_postgres(rendered_tree: tuple[str, Path], postgres_url: str) -> None:
     _, root = rendered_tree
     run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
-               DATABASE_URL=postgres_url)
+               TEST_DATABASE_URL=postgres_url)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
 
@@ -684,5 +682,5 @@ def test_accounts_soft_delete_and_restrict_on_postgres(shelf_tree: tuple[str, Pa
         done = _run([alembic, *step], root, DATABASE_URL=postgres_url)
         assert done.returncode == 0, done.stdout + done.stderr
     run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root,
-               DATABASE_URL=postgres_url)
+               TEST_DATABASE_URL=postgres_url)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
