@@ -27,6 +27,7 @@ class _Written:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
 
 

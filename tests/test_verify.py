@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from skillrunner.cli import main
 from skillrunner.contract import parse_contract
+from skillrunner.findings import has_errors
 from skillrunner.pipeline import run
 from skillrunner.verify import app_openapi, compare_openapi, verify
 
@@ -183,6 +184,22 @@ def test_contract_change_makes_artifacts_stale_and_hand_edits_are_warned(tmp_pat
     hand = [f for f in verify(project=project, feature="notes", openapi=False).findings
             if f.path == "specs/notes/plan.md"]
     assert [(f.severity, f.code) for f in hand] == [("warning", "hand-edited")]
+
+
+def test_a_conflict_marker_left_in_a_generated_file_fails_verify(tmp_path: Path) -> None:
+    from skillrunner.render import implement
+
+    project = _project(tmp_path)
+    implement(project=project, feature="notes")
+    config = project / "backend/app/config.py"
+    lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2:2] = ["<<<<<<< yours\n", "mine\n", "||||||| generated before\n", "=======\n", "theirs\n",
+                  ">>>>>>> contract\n"]
+    config.write_text("".join(lines), encoding="utf-8")
+    report = verify(project=project, feature="notes", openapi=False)
+    found = [(f.path, f.line, f.severity) for f in report.findings if f.code == "code-conflict"]
+    assert found == [("backend/app/config.py", 3, "error")]
+    assert has_errors(report.findings, strict=False)
 
 
 def test_missing_artifacts_and_broken_contract(tmp_path: Path) -> None:

@@ -109,29 +109,38 @@ def test_hand_edit_and_new_render_on_different_lines_merge(tmp_path: Path) -> No
     assert "# mine" in target.read_text()
 
 
-def test_overlapping_edits_refuse_every_write(tmp_path: Path) -> None:
+def test_overlapping_edits_become_conflict_markers_and_everything_else_is_written(tmp_path: Path) -> None:
     _write(tmp_path, {"a.py": MAIN, "b.py": MAIN, "c.py": "c\n"})
     (tmp_path / "backend/a.py").write_text(MAIN.replace("c\n", "c mine\n"))
-    (tmp_path / "backend/b.py").write_text(MAIN.replace("d\n", "d mine\n"))
-    before = _snapshot(tmp_path)
-    with pytest.raises(WriteConflictError) as caught:
-        _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n"), "b.py": MAIN.replace("d\n", "d new\n"),
-                          "c.py": "c changed\n", "new.py": "new\n"})
-    assert caught.value.paths == ("backend/a.py", "backend/b.py")
-    assert "--force" in caught.value.hint
-    assert "overlap" in caught.value.hint
-    assert _snapshot(tmp_path) == before  # not even the untouched c.py or the new file
+    (tmp_path / "backend/b.py").write_text(MAIN.replace("d\n", "d mine\n").replace("g\n", "g mine\n"))
+    report = _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n"), "b.py": MAIN.replace("d\n", "d new\n"),
+                               "c.py": "c changed\n", "new.py": "new\n"})
+    assert report.conflicts == ("backend/a.py", "backend/b.py")
+    assert report.conflict_lines == ("backend/a.py:3", "backend/b.py:4")
+    assert report.created == ("backend/new.py",) and report.updated == ("backend/c.py",)
+    b = (tmp_path / "backend/b.py").read_text()
+    assert "g mine\n" in b, "an edit that overlaps nothing stays"
+    hunk = "<<<<<<< yours\nd mine\n||||||| generated before\nd\n=======\nd new\n>>>>>>> contract\n"
+    assert hunk in b
+    # the manifest records the render: once resolved, the next run merges from there
+    resolved = b.replace(hunk, "d mine and new\n")
+    (tmp_path / "backend/b.py").write_text(resolved)
+    again = _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n"), "b.py": MAIN.replace("d\n", "d new\n"),
+                              "c.py": "c changed\n", "new.py": "new\n"})
+    assert again.conflicts == () and (tmp_path / "backend/b.py").read_text() == resolved
+    assert "<<<<<<< yours" in (tmp_path / "backend/a.py").read_text(), "an unresolved file stays as it is"
 
 
-def test_force_overwrites_hand_edits_and_says_so(tmp_path: Path) -> None:
+def test_force_takes_the_contracts_side_where_edits_overlap_and_keeps_the_rest(tmp_path: Path) -> None:
     _write(tmp_path, {"a.py": MAIN})
-    (tmp_path / "backend/a.py").write_text(MAIN.replace("c\n", "c mine\n"))
+    (tmp_path / "backend/a.py").write_text(MAIN.replace("c\n", "c mine\n").replace("g\n", "g mine\n"))
     report = _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n")}, force=True)
-    assert report.conflicts == ("backend/a.py",)
-    assert report.updated == ("backend/a.py",)
-    assert (tmp_path / "backend/a.py").read_text() == MAIN.replace("c\n", "c new\n")
-    # now recorded as generated: an edit-free rerun updates it
-    assert _write(tmp_path, {"a.py": MAIN}).updated == ("backend/a.py",)
+    assert report.conflicts == () and report.forced == ("backend/a.py",)
+    assert report.merged == ("backend/a.py",)
+    expected = MAIN.replace("c\n", "c new\n").replace("g\n", "g mine\n")
+    assert (tmp_path / "backend/a.py").read_text() == expected
+    # recorded as generated: an edit-free rerun merges from the new render
+    assert _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n")}).unchanged == ("backend/a.py",)
 
 
 def test_existing_file_not_written_by_skillrunner_is_the_users(tmp_path: Path) -> None:
@@ -375,7 +384,9 @@ def test_merge_conflict_is_marked() -> None:
     result = merge3("1\n2\n3\n", "1\nmine\n3\n", "1\ntheirs\n3\n")
     assert result.conflicts == 1
     assert result.text == ("1\n<<<<<<< yours\nmine\n||||||| generated before\n2\n=======\ntheirs\n"
-                           ">>>>>>> generated now\n3\n")
+                           ">>>>>>> contract\n3\n")
+    preferred = merge3("1\n2\n3\n4\n", "1\nmine\n3\n4 mine\n", "1\ntheirs\n3\n4\n", prefer_theirs=True)
+    assert preferred.conflicts == 1 and preferred.text == "1\ntheirs\n3\n4 mine\n"
 
 
 def test_merge_of_two_insertions_at_one_point_conflicts() -> None:
@@ -433,10 +444,14 @@ def fake_render(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         calls.append({"feature": feature, "skill": skill})
         r = write_files(files, project=project, root="backend", key=f"implement:{skill}", force=force,
                         dry_run=dry_run, diff=diff)
-        return WriteResult(tuple(r.created), tuple(r.updated), tuple(r.unchanged), tuple(r.merged),
-                           tuple(r.conflicts), project / "backend", "app.main:app", r.diff)
+        return WriteResult(r.created, r.updated, r.unchanged, r.merged, r.conflicts, project / "backend",
+                           "app.main:app", r.diff, removed=r.removed, kept=r.kept,
+                           conflict_lines=r.conflict_lines, forced=r.forced, refused=r.refused)
+
+    import skillrunner.render as real
 
     module = types.ModuleType("skillrunner.render")
+    module.__dict__.update({k: v for k, v in vars(real).items() if not k.startswith("__")})
     module.implement = implement  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "skillrunner.render", module)
     return files
@@ -474,15 +489,18 @@ def test_implement_conflict_exits_1_and_names_the_files(cli: Any, project: Path,
     (project / "backend/app/main.py").write_text(MAIN.replace("a\n", "a mine\n"))
     fake_render["app/main.py"] = MAIN.replace("a\n", "a new\n")
     dry = cli("implement", "task-crud", "--dry-run", expect=1)
-    assert "conflict  backend/app/main.py" in dry.output
-    failed = cli("implement", "task-crud", expect=1)
-    assert "backend/app/main.py" in failed.output
-    assert "--force" in failed.output
-    assert "a mine" in (project / "backend/app/main.py").read_text()
-    as_json = json.loads(cli("implement", "task-crud", "--json", expect=1).stdout)
+    assert "conflict  backend/app/main.py:1" in dry.output
+    assert "a mine\n" in (project / "backend/app/main.py").read_text() and "<<<" not in dry.output
+    as_json = json.loads(cli("implement", "task-crud", "--json", "--dry-run", expect=1).stdout)
     assert as_json["ok"] is False and as_json["conflicts"] == ["backend/app/main.py"]
-    forced = cli("implement", "task-crud", "--force")
-    assert "your edits were overwritten" in forced.output
+    assert as_json["conflict_lines"] == ["backend/app/main.py:1"]
+    failed = cli("implement", "task-crud", expect=1)
+    assert "conflict  backend/app/main.py:1" in failed.output and "--force" in failed.output
+    marked = (project / "backend/app/main.py").read_text()
+    assert marked.startswith(
+        "<<<<<<< yours\na mine\n||||||| generated before\na\n=======\na new\n>>>>>>> contract\n")
+    forced = cli("implement", "task-crud", "--force")  # the markers resolved to the contract's side
+    assert "the contract's side where they overlapped" in forced.output
     assert (project / "backend/app/main.py").read_text() == MAIN.replace("a\n", "a new\n")
 
 

@@ -258,13 +258,16 @@ def _shown(path: Path | str, project: Path) -> str:
 @click.argument("feature")
 @click.option("--skill", help="The skill whose layout and conventions to render "
                               "[default: the plan's, else backend-builder].")
-@click.option("--force", is_flag=True, help="Overwrite files edited by hand whose edits cannot be merged.")
+@click.option("--force", is_flag=True,
+              help="Where your edits and the render overlap, take the render's side (your other edits "
+                   "stay); replace files skillrunner never wrote.")
 @click.option("--dry-run", is_flag=True, help="Write nothing (no ticks, no PHR): list what would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff (a/ b/ paths).")
 @click.option("--with-tests", is_flag=True, help="Then run the generated suite (a red PHR when it fails).")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print one object: {"ok", "root", "app", "created", "updated", "merged", "unchanged", '
-                   '"conflicts", "diff", "ticked", "tests", "record"}.')
+              help='Print one object: {"ok", "root", "app", "created", "updated", "merged", "removed", '
+                   '"kept", "unchanged", "conflicts", "conflict_lines", "forced", "refused", "revision", '
+                   '"changes", "losses", "diff", "ticked", "tests", "record"}.')
 @_handle_errors
 def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, show_diff: bool,
                   with_tests: bool, as_json: bool) -> None:
@@ -272,10 +275,13 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
 
     \b
     Every file is rendered before any is written; a contract error writes nothing. A file
-    you edited since the last run gets the new render merged into it when your edits and
-    the change touch different lines; otherwise nothing at all is written and the files
-    are listed (--force overwrites them). Then the tasks whose files exist are ticked and
-    a PHR is recorded.
+    you edited since the last run gets the new render merged into it; where your edits and
+    the change touch the same lines, the file gets git-style conflict markers (yours / the
+    contract's) and the command exits 1 naming each file:line: resolve them like any merge
+    (verify fails while one remains), or rerun with --force to take the contract's side
+    there. Generated files no longer rendered are deleted, or kept when you edited them.
+    A contract change that changes the database adds an Alembic revision (its data loss,
+    if any, is listed). Then the tasks whose files exist are ticked and a PHR is recorded.
       skillrunner implement task-crud
       skillrunner implement task-crud --dry-run --diff      preview, write nothing
       skillrunner implement task-crud --skill backend-engineer --with-tests
@@ -310,36 +316,29 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
         done = complete_implement(project=project, feature=feature, skill=chosen, written=result,
                                   with_tests=with_tests,
                                   command_line=_command_line())
-    blocked = dry_run and bool(result.conflicts) and not force
+    blocked = dry_run and bool(result.refused) and not force
     tests = done.tests if done else None
-    ok = not blocked and (tests is None or tests.passed)
+    ok = not blocked and not result.conflicts and (tests is None or tests.passed)
     root = _shown(result.root, project)
     if as_json:
         click.echo(json.dumps({
             "feature": feature, "skill": chosen, "ok": ok, "dry_run": dry_run, "root": root,
             "app": result.app,
             "created": list(result.created), "updated": list(result.updated), "merged": list(result.merged),
-            "unchanged": list(result.unchanged), "conflicts": list(result.conflicts), "diff": result.diff,
+            "removed": list(result.removed), "kept": list(result.kept), "unchanged": list(result.unchanged),
+            "conflicts": list(result.conflicts), "conflict_lines": list(result.conflict_lines),
+            "forced": list(result.forced), "refused": list(result.refused),
+            "revision": result.revision or None,
+            "changes": list(result.changes), "losses": list(result.losses), "diff": result.diff,
             "ticked": list(done.ticked) if done else [], "record": done.record.path if done else None,
             "tests": None if tests is None else {"passed": tests.passed, "summary": tests.summary},
             "notes": notes}, indent=2, ensure_ascii=False))
     else:
         for note in notes:
             click.echo(f"note: {note}")
-        verb = "would write" if dry_run else "wrote"
-        click.echo(f"{verb} {root}/ (app {result.app}): {len(result.created)} created, "
-                   f"{len(result.updated)} updated, {len(result.merged)} merged, "
-                   f"{len(result.unchanged)} unchanged")
-        forced = set(result.conflicts) if force else set()
-        for label, paths in (("created", result.created), ("updated", result.updated),
-                             ("merged", result.merged)):
-            for path in paths:
-                extra = ("  (your edits were overwritten: --force)" if path in forced
-                         else "  (your edits kept)" if label == "merged" else "")
-                click.echo(f"  {label:<9} {path}{extra}")
-        if not force:
-            for path in result.conflicts:
-                click.echo(f"  conflict  {path}  (edited by hand: needs --force)")
+        click.echo(_write_summary(result, dry_run=dry_run, root=root))
+        for line in _write_lines(result, force=force):
+            click.echo(line)
         if result.diff:
             click.echo(result.diff, nl=False)
         if done is not None:
@@ -351,10 +350,48 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
             if not tests.passed:
                 click.echo(tests.output)
     if blocked:
-        click.echo(f"error: {len(result.conflicts)} file(s) edited by hand would block the write; "
-                   "rerun with --force to overwrite them", err=True)
+        click.echo(f"error: {len(result.refused)} file(s) skillrunner never wrote would block the write; "
+                   "rerun with --force to replace them", err=True)
+    if result.conflicts:
+        click.echo(f"error: {len(result.conflicts)} file(s) hold conflict markers where your edits and the "
+                   "contract overlap: resolve them (or rerun with --force to take the contract's side), "
+                   "then rerun", err=True)
     if not ok:
         sys.exit(1)
+
+
+def _write_summary(result: Any, *, dry_run: bool, root: str) -> str:
+    verb = "would write" if dry_run else "wrote"
+    counts = [f"{len(result.created)} created", f"{len(result.updated)} updated",
+              f"{len(result.merged)} merged", f"{len(result.removed)} deleted"]
+    counts += [f"{len(result.kept)} kept"] if result.kept else []
+    counts += [f"{len(result.conflicts)} with conflicts"] if result.conflicts else []
+    return f"{verb} {root}/ (app {result.app}): {', '.join(counts)}, {len(result.unchanged)} unchanged"
+
+
+def _write_lines(result: Any, *, force: bool) -> list[str]:
+    """One line a file that changes, each conflict, and the migration with its data loss."""
+    forced, refused = set(result.forced), set(result.refused)
+    out: list[str] = []
+    for label, paths in (("created", result.created), ("updated", result.updated),
+                         ("merged", result.merged), ("deleted", result.removed)):
+        for path in paths:
+            extra = ("  (not written by skillrunner: replaced, --force)" if path in refused and force
+                     else "  (your edits kept; the contract's side where they overlapped, --force)"
+                     if path in forced else "  (your edits kept)" if label == "merged"
+                     else "  (no longer generated)" if label == "deleted" else "")
+            out.append(f"  {label:<9} {path}{extra}")
+    out += [f"  kept      {path}  (no longer generated, but edited by you: left in place)"
+            for path in result.kept]
+    out += [f"  conflict  {where}  (your edits and the contract's overlap: markers written)"
+            for where in result.conflict_lines]
+    if not force:
+        out += [f"  refused   {path}  (exists, not written by skillrunner: --force replaces it)"
+                for path in result.refused]
+    if result.revision:
+        out.append(f"migration {result.revision}: {'; '.join(result.changes)}")
+        out += [f"  DATA LOSS {loss}" for loss in result.losses]
+    return out
 
 
 # --- pipeline: specify, plan, tasks, run, verify -----------------------------------------------

@@ -44,6 +44,10 @@ class WrittenFiles(Protocol):
     @property
     def unchanged(self) -> Sequence[str]: ...
     @property
+    def merged(self) -> Sequence[str]: ...
+    @property
+    def removed(self) -> Sequence[str]: ...
+    @property
     def root(self) -> Any: ...
     @property
     def app(self) -> str: ...
@@ -219,7 +223,8 @@ def complete_implement(
     root = Path(written.root)
     root = root if root.is_absolute() else project / root
     result = run_generated_tests(root=root) if with_tests else None
-    changed = [_rel(p, project) for p in (*written.created, *written.updated)]
+    changed = [_rel(p, project)
+               for p in (*written.created, *written.updated, *written.merged, *written.removed)]
     stage = "red" if result is not None and not result.passed else "green"
     verdict = "not run" if result is None else ("PASS" if result.passed else "FAIL") + f": {result.summary}"
     record = write_phr(
@@ -332,12 +337,26 @@ def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageRe
                                 with_tests=opts.get("with_tests", False), prompt=ctx.prompt,
                                 command_line=ctx.command_line, surface=ctx.surface, model=ctx.model,
                                 git=ctx.git)
-    every = [_rel(p, ctx.project) for p in (*written.created, *written.updated, *written.unchanged)]
-    changed = [_rel(p, ctx.project) for p in (*written.created, *written.updated)]
+    merged, removed = written.merged, written.removed
+    every = [_rel(p, ctx.project) for p in (*written.created, *written.updated, *merged, *written.unchanged)]
+    changed = [_rel(p, ctx.project) for p in (*written.created, *written.updated, *merged, *removed)]
     root = _rel(Path(written.root), ctx.project)
     message = (f"{root}/: {len(written.created)} created, {len(written.updated)} updated, "
-               f"{len(written.unchanged)} unchanged; {len(report.ticked)} task(s) ticked")
-    notes: list[str] = []
+               f"{len(merged)} merged, {len(removed)} deleted, {len(written.unchanged)} unchanged; "
+               f"{len(report.ticked)} task(s) ticked")
+    notes = [f"merged {p} (your edits kept)" for p in merged]
+    notes += [f"deleted {p} (no longer generated)" for p in removed]
+    notes += [f"kept {p} (no longer generated, but edited by you: left in place)" for p in written.kept]
+    if written.revision:
+        notes.append(f"migration {written.revision}: {'; '.join(written.changes)}")
+        notes += [f"DATA LOSS {loss}" for loss in written.losses]
+    if written.conflict_lines:
+        notes += [f"conflict {where}: your edits and the contract's overlap (markers written)"
+                  for where in written.conflict_lines]
+        message += (f"; {len(written.conflict_lines)} conflict(s) to resolve (or rerun with --force for "
+                    "the contract's side)")
+        return StageReport("implement", False, message, tuple(sorted(every)), tuple(sorted(changed)),
+                           report.record.path, tuple(notes))
     if report.tests is not None:
         verdict = "passed" if report.tests.passed else "FAILED"
         message += f"; generated suite: {verdict} ({report.tests.summary})"

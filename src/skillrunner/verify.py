@@ -341,7 +341,15 @@ def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[F
         except UnicodeDecodeError:
             on_disk = ""
         present = True
-        if on_disk != text:
+        markers = [n for n, line in enumerate(on_disk.split("\n"), 1)
+                   if line.startswith(("<<<<<<< yours", ">>>>>>> contract"))]
+        for n in markers[::2]:
+            findings.append(_err(
+                shown, n, "an unresolved conflict between your edit and the contract",
+                "keep your side, the contract's or both, and delete the <<<<<<< ||||||| ======= >>>>>>> "
+                f"lines; or rerun skillrunner implement {contract.feature} --force for the contract's side",
+                "code-conflict"))
+        if on_disk != text and not markers:
             findings.append(_warn(shown, 1, f"{shown} differs from what {contract.path} renders now "
                                   "(edited by hand, or the contract changed since implement)",
                                   f"run skillrunner implement {contract.feature} to update it",

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from skillrunner.errors import RenderError, SkillrunnerError, WriteConflictError
 
-__all__ = ["MANIFEST", "STATE_DIR", "MergeResult", "WriteReport", "merge3", "recorded_files", "write_files"]
+__all__ = ["LABELS", "MANIFEST", "STATE_DIR", "MergeResult", "WriteReport", "merge3", "recorded_files",
+           "write_files"]
 
 #: Where skillrunner keeps its own state in a project; generated files never go there.
 STATE_DIR = ".skillrunner"
@@ -28,19 +29,30 @@ _BASES = f"{STATE_DIR}/base"
 _VERSION = 1
 _SHA = re.compile(r"[0-9a-f]{64}")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
+#: A conflict ``merge3`` wrote with the default labels.
+_MARKED = re.compile(r"^<<<<<<< yours\n(?:.*\n)*?\|\|\|\|\|\|\| generated before\n(?:.*\n)*?=======\n"
+                     r"(?P<theirs>(?:.*\n)*?)>>>>>>> contract\n", re.MULTILINE)
 
+#: ``conflict``: merged, with markers around the hunks where the user's edits and the render overlap.
+#: ``refuse``: a differing file skillrunner never wrote (no merge base): written only with ``force``.
 #: ``forget``: a file no longer rendered that the user edited or deleted: left as is, no longer recorded.
-_Action = Literal["create", "update", "merge", "unchanged", "conflict", "remove", "forget"]
+_Action = Literal["create", "update", "merge", "unchanged", "conflict", "refuse", "remove", "forget"]
+#: The names of the three sides in conflict markers.
+LABELS = ("yours", "generated before", "contract")
 
 
 @dataclass(frozen=True)
 class WriteReport:
     """What a write did (or, dry run, would do). Paths are relative to the project, POSIX, sorted.
 
-    ``conflicts`` lists files whose hand edits cannot be kept: without ``force`` the write raises
-    ``WriteConflictError`` instead (a dry run reports them); with ``force`` they were overwritten
-    and are listed in ``updated`` too. ``merged`` files hold the user's edits and the new render.
-    ``removed`` (only with ``prune``) lists generated files no longer rendered, deleted untouched.
+    ``merged`` files hold the user's edits and the new render. ``conflicts`` lists files where the
+    user's edits and the render overlap: each was written with git-style markers around those
+    hunks (``conflict_lines``: ``path:line`` of each ``<<<<<<<``), for a person or an agent to
+    resolve; with ``force`` the render's side was taken there instead (``forced``), every other
+    edit kept. ``refused``: differing files skillrunner never wrote; without ``force`` the write
+    raises ``WriteConflictError`` (a dry run reports them), with it they were replaced (listed in
+    ``updated`` too). ``removed`` (only with ``prune``) lists generated files no longer rendered,
+    deleted untouched; ``kept`` those the user edited, left in place and no longer recorded.
     """
 
     created: tuple[str, ...]
@@ -50,6 +62,10 @@ class WriteReport:
     conflicts: tuple[str, ...]
     diff: str = ""
     removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    conflict_lines: tuple[str, ...] = ()
+    forced: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -60,7 +76,9 @@ class WriteReport:
         """JSON-ready."""
         return {"created": list(self.created), "updated": list(self.updated),
                 "unchanged": list(self.unchanged), "merged": list(self.merged),
-                "conflicts": list(self.conflicts), "removed": list(self.removed), "diff": self.diff}
+                "conflicts": list(self.conflicts), "conflict_lines": list(self.conflict_lines),
+                "forced": list(self.forced), "refused": list(self.refused), "removed": list(self.removed),
+                "kept": list(self.kept), "diff": self.diff}
 
 
 @dataclass(frozen=True)
@@ -135,13 +153,14 @@ def _combine(base: Sequence[str], ours: Sequence[str], theirs: Sequence[str]) ->
     return out
 
 
-def merge3(base: str, ours: str, theirs: str, *, labels: tuple[str, str, str] = (
-        "yours", "generated before", "generated now")) -> MergeResult:
+def merge3(base: str, ours: str, theirs: str, *, labels: tuple[str, str, str] = LABELS,
+           prefer_theirs: bool = False) -> MergeResult:
     """Merge the changes ``base`` -> ``ours`` and ``base`` -> ``theirs`` line by line.
 
     Hunks that change different lines of ``base`` (adjacent ones included) both apply; the same
     change made on both sides applies once; overlapping hunks are conflicts, written between
-    ``<<<<<<<``, ``|||||||`` (the base), ``=======`` and ``>>>>>>>`` markers named by ``labels``.
+    ``<<<<<<<``, ``|||||||`` (the base), ``=======`` and ``>>>>>>>`` markers named by ``labels``,
+    or, with ``prefer_theirs``, resolved to ``theirs`` (still counted).
     ``merge3(b, b, x) == merge3(b, x, b) == merge3(b, x, x) == x``.
     """
     old, mine, new = _lines(base), _lines(ours), _lines(theirs)
@@ -158,6 +177,9 @@ def merge3(base: str, ours: str, theirs: str, *, labels: tuple[str, str, str] = 
             both = _combine(chunk, a, t)
             if both is not None:
                 out.extend(both)
+            elif prefer_theirs:
+                conflicts += 1
+                out.extend(t)
             else:
                 conflicts += 1
                 for marker, lines in ((f"<<<<<<< {labels[0]}", a), (f"||||||| {labels[1]}", chunk),
@@ -234,6 +256,8 @@ class _Plan:
     new: bytes | None  # to put on disk (None: nothing to write, or removed)
     rendered: bytes | None  # as rendered: what the manifest records
     why: str = ""
+    markers: tuple[int, ...] = ()  # conflict: the line of each <<<<<<< in ``new``
+    forced: bool = False  # force took the render's side where the edits overlapped
 
 
 def _check_rel(path: str, what: str) -> PurePosixPath:
@@ -312,13 +336,19 @@ def _plan_file(rel: str, target: Path, text: str, recorded: str | None, project:
         elif mine is None:
             why = "edited by hand and no longer UTF-8 text"
         else:
-            merged = merge3(base, mine, text)
-            if merged.clean:
-                data = merged.text.encode("utf-8")
+            taken = 0
+            if force:  # markers a run left: the contract's side, as --force takes it now
+                mine, taken = _MARKED.subn(lambda m: m["theirs"], mine)
+            merged = merge3(base, mine, text, prefer_theirs=force)
+            data = merged.text.encode("utf-8")
+            if merged.clean or force:
                 return _Plan(rel, target, "unchanged" if data == old else "merge", old,
-                             None if data == old else data, new)
-            why = f"your edits overlap the new render in {merged.conflicts} place(s)"
-    return _Plan(rel, target, "conflict", old, new if force else None, new, why)
+                             None if data == old else data, new, forced=bool(taken or merged.conflicts))
+            lines = tuple(n for n, line in enumerate(merged.text.split("\n"), 1)
+                          if line.startswith("<<<<<<< "))
+            return _Plan(rel, target, "conflict", old, data, new,
+                         f"your edits overlap the new render in {merged.conflicts} place(s)", lines)
+    return _Plan(rel, target, "refuse", old, new if force else None, new, why)
 
 
 def _plan_removal(rel: str, recorded: str, project: Path) -> _Plan | None:
@@ -510,24 +540,27 @@ def write_files(
                 removal = _plan_removal(rel, sha, project)
                 if removal is not None:
                     plans.append(removal)
-    conflicts = sorted(p.rel for p in plans if p.action == "conflict")
-    if conflicts and not force and not dry_run:
-        why = "; ".join(f"{p.rel}: {p.why}" for p in plans if p.action == "conflict")
-        raise WriteConflictError(conflicts, hint=f"--force overwrites them, --dry-run --diff shows the "
-                                                 f"changes ({why})")
+    refused = sorted(p.rel for p in plans if p.action == "refuse")
+    if refused and not force and not dry_run:
+        why = "; ".join(f"{p.rel}: {p.why}" for p in plans if p.action == "refuse")
+        raise WriteConflictError(refused, hint=f"--force replaces them, --dry-run --diff shows the "
+                                               f"changes ({why})")
 
     def listed(*actions: _Action) -> tuple[str, ...]:
         return tuple(sorted(p.rel for p in plans if p.action in actions))
 
-    forced = tuple(conflicts) if force else ()
+    replaced = tuple(refused) if force else ()
     report_diff = ""
     if diff:
-        report_diff = "".join(_unified(p.rel, p.old, p.new if p.action != "conflict" else p.rendered)
+        report_diff = "".join(_unified(p.rel, p.old, p.new if p.action != "refuse" else p.rendered)
                               for p in sorted(plans, key=lambda p: p.rel)
-                              if p.new is not None or p.action in ("remove", "conflict"))
-    report = WriteReport(created=listed("create"), updated=tuple(sorted({*listed("update"), *forced})),
-                         unchanged=listed("unchanged"), merged=listed("merge"), conflicts=tuple(conflicts),
-                         diff=report_diff, removed=listed("remove"))
+                              if p.new is not None or p.action in ("remove", "refuse"))
+    report = WriteReport(
+        created=listed("create"), updated=tuple(sorted({*listed("update"), *replaced})),
+        unchanged=listed("unchanged"), merged=listed("merge"), conflicts=listed("conflict"), diff=report_diff,
+        removed=listed("remove"), kept=tuple(sorted(p.rel for p in plans if p.action == "forget" and p.old)),
+        conflict_lines=tuple(f"{p.rel}:{n}" for p in sorted(plans, key=lambda p: p.rel) for n in p.markers),
+        forced=tuple(sorted(p.rel for p in plans if p.forced)), refused=tuple(refused))
     if dry_run:
         return report
     for plan in plans:

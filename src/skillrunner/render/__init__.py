@@ -344,6 +344,11 @@ class WriteResult:
     root: Path
     app: str
     diff: str = ""
+    removed: tuple[str, ...] = ()  # generated before, no longer rendered, untouched: deleted
+    kept: tuple[str, ...] = ()  # no longer rendered but edited by the user: left in place
+    conflict_lines: tuple[str, ...] = ()  # path:line of each conflict marker written
+    forced: tuple[str, ...] = ()  # --force took the render's side where edits overlapped
+    refused: tuple[str, ...] = ()  # differing files skillrunner never wrote (replaced with --force)
     revision: str = ""  # the migration this render added (path relative to the project), if any
     changes: tuple[str, ...] = ()  # what that revision changes in the database
     losses: tuple[str, ...] = ()  # the data it loses: one sentence a change that drops something
@@ -353,8 +358,10 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
               dry_run: bool = False, diff: bool = False) -> WriteResult:
     """Render ``specs/api/<feature>.md`` with ``skill`` and write it under the skill's root.
 
-    A contract error raises before anything is written; files the user edited are merged or
-    refused (``WriteConflictError``) unless ``force``.
+    A contract error raises before anything is written. Files the user edited get the render
+    merged in; where the edits and the render overlap the file gets conflict markers (listed in
+    ``conflicts``), or with ``force`` the render's side there. A differing file skillrunner never
+    wrote is refused (``WriteConflictError``, nothing written) unless ``force``.
     """
     source = find_contract(feature, project=project)
     contract = load_contract(source, project=project)
@@ -372,7 +379,8 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
         created=tuple(sorted(report.created)), updated=tuple(sorted(report.updated)),
         unchanged=tuple(sorted(report.unchanged)), merged=tuple(sorted(report.merged)),
         conflicts=tuple(sorted(report.conflicts)), root=project / conv.root, app=conv.app,
-        diff=report.diff,
+        diff=report.diff, removed=report.removed, kept=report.kept, conflict_lines=report.conflict_lines,
+        forced=report.forced, refused=report.refused,
         revision=(PurePosixPath(conv.root) / conv.path("migration")).parent.joinpath(revision.file).as_posix()
         if revision else "",
         changes=tuple(c.summary for c in revision.changes) if revision else (),
