@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import shlex
@@ -22,6 +23,7 @@ from skillrunner.contract import (
 )
 from skillrunner.errors import SkillrunnerError
 from skillrunner.findings import format_findings, has_errors
+from skillrunner.project import find_project, project_lock
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +68,16 @@ def main() -> None:
 # --- skills: list, show, validate -------------------------------------------------------------
 
 
+def _project() -> Path:
+    """The project: the nearest folder at or above the current one holding specs/, .skillrunner/ or .git."""
+    return find_project(Path.cwd())
+
+
+def _locked(project: Path) -> contextlib.AbstractContextManager[None]:
+    """The project's lock, for a command that writes: runs on one project take turns."""
+    return project_lock(project, command=_command_line())
+
+
 def _shown_path(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
@@ -97,7 +109,7 @@ def validate_cmd(paths: tuple[Path, ...], allow_fields: tuple[str, ...], strict:
     """
     from skillrunner.validate import validate_skills
 
-    findings = validate_skills(paths, project=Path.cwd(), allow_fields=allow_fields)
+    findings = validate_skills(paths, project=_project(), allow_fields=allow_fields)
     out = format_findings(findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -124,7 +136,7 @@ def list_cmd(as_json: bool) -> None:
     """
     from skillrunner.skills import discover_skills
 
-    skills = discover_skills(project=Path.cwd())
+    skills = discover_skills(project=_project())
     if as_json:
         rows = [{"name": s.name, "source": s.source, "path": _shown_path(s.path),
                  "description": s.description} for s in skills]
@@ -154,7 +166,7 @@ def show_cmd(name: str, as_json: bool) -> None:
     from skillrunner.conventions import CONVENTIONS_FILE, load_conventions
     from skillrunner.skills import find_skill
 
-    skill = find_skill(name, project=Path.cwd())
+    skill = find_skill(name, project=_project())
     conventions: dict[str, Any] | None = None
     broken = ""
     if (skill.path / CONVENTIONS_FILE).is_file():
@@ -215,7 +227,7 @@ def contract_check(files: tuple[Path, ...], fmt: str, strict: bool) -> None:
       skillrunner contract check specs/api/task-crud.md
       skillrunner contract check --format github     annotations for GitHub Actions
     """
-    report = check_contract_files(files=files, project=Path.cwd())
+    report = check_contract_files(files=files, project=_project())
     out = format_findings(report.findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -238,7 +250,7 @@ def contract_show(contract_ref: str, as_json: bool) -> None:
       skillrunner contract show task-crud
       skillrunner contract show specs/api/task-crud.md --json
     """
-    parsed = load_contract(locate_contract(contract_ref, project=Path.cwd()))
+    parsed = load_contract(locate_contract(contract_ref, project=_project()))
     if as_json:
         click.echo(json.dumps(contract_to_dict(parsed), indent=2, ensure_ascii=False))
     else:
@@ -293,29 +305,29 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
 
     if dry_run and with_tests:
         raise click.UsageError("--with-tests runs the suite of a written backend: drop --dry-run or it")
-    project = Path.cwd()
+    project = _project()
     chosen = skill or planned_skill(project=project, feature=feature) or DEFAULT_SKILL
     chosen = chosen.removeprefix("/").removeprefix("sp.")
     notes: list[str] = []
+    done = None
     try:
-        if not dry_run:
-            _, note = ensure_contract(project=project, feature=feature)
-            notes += [note] if note else []
-        result = implement(project=project, feature=feature, skill=chosen, force=force, dry_run=dry_run,
-                           diff=show_diff)
+        with contextlib.nullcontext() if dry_run else _locked(project):
+            if not dry_run:
+                _, note = ensure_contract(project=project, feature=feature)
+                notes += [note] if note else []
+            result = implement(project=project, feature=feature, skill=chosen, force=force, dry_run=dry_run,
+                               diff=show_diff)
+            if not dry_run:
+                done = complete_implement(project=project, feature=feature, skill=chosen, written=result,
+                                          with_tests=with_tests, command_line=_command_line())
     except SkillrunnerError as exc:
         if not as_json:
             raise
-        conflicts = list(exc.paths) if isinstance(exc, WriteConflictError) else []
+        refused = list(exc.paths) if isinstance(exc, WriteConflictError) else []
         click.echo(json.dumps({"feature": feature, "skill": chosen, "ok": False, "error": str(exc),
-                               "conflicts": conflicts}, indent=2, ensure_ascii=False))
+                               "conflicts": [], "refused": refused}, indent=2, ensure_ascii=False))
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
-    done = None
-    if not dry_run:
-        done = complete_implement(project=project, feature=feature, skill=chosen, written=result,
-                                  with_tests=with_tests,
-                                  command_line=_command_line())
     blocked = dry_run and bool(result.refused) and not force
     tests = done.tests if done else None
     ok = not blocked and not result.conflicts and (tests is None or tests.passed)
@@ -450,9 +462,11 @@ def _run_stage(command: str, feature: str, as_json: bool, prompt_text: str, prom
     from skillrunner.pipeline import run
 
     try:
-        result = run(project=Path.cwd(), command=command, feature=feature,
-                     prompt=_prompt(prompt_text, prompt_file), command_line=_command_line(), surface=surface,
-                     model=model, **options)
+        project = _project()
+        with _locked(project):
+            result = run(project=project, command=command, feature=feature,
+                         prompt=_prompt(prompt_text, prompt_file), command_line=_command_line(),
+                         surface=surface, model=model, **options)
     except SkillrunnerError as exc:
         if not as_json:
             raise
@@ -532,7 +546,7 @@ def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, a
     if len(args) == 2 and args[0] == "check":
         from skillrunner.tasks import check_feature_tasks
 
-        findings = check_feature_tasks(project=Path.cwd(), feature=args[1])
+        findings = check_feature_tasks(project=_project(), feature=args[1])
         out = format_findings(findings, fmt)
         if out or fmt == "json":
             click.echo(out, nl=False)
@@ -597,7 +611,7 @@ def verify_cmd(feature: str, skill: str | None, fmt: str) -> None:
     """
     from skillrunner.verify import verify
 
-    report = verify(project=Path.cwd(), feature=feature, skill=skill)
+    report = verify(project=_project(), feature=feature, skill=skill)
     out = format_findings(report.findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -661,7 +675,7 @@ def phr_new(stage: str, title: str, feature: str | None, response: str, outcome:
         if not sep:
             raise click.UsageError(f"--link {item!r}: write KEY=URL, e.g. --link pr=https://...")
         parsed[key.strip()] = value.strip() or None
-    record = write_phr(project=Path.cwd(), stage=stage, title=title, feature=feature,
+    record = write_phr(project=_project(), stage=stage, title=title, feature=feature,
                        prompt=_prompt(prompt_text, prompt_file), response=response, outcome=outcome,
                        evaluation=evaluation, command=command_text or _command_line(), files=files,
                        tests=tests, labels=labels, links=parsed, surface=surface, model=model)
@@ -700,9 +714,11 @@ def adr_new(title: str, feature: str | None, status: str, context: str, decision
     """
     from skillrunner.records import write_adr
 
-    record = write_adr(project=Path.cwd(), title=title, feature=feature, status=status, context=context,
-                       decision=decision, consequences=consequences, alternatives=alternatives,
-                       references=references)
+    project = _project()
+    with _locked(project):
+        record = write_adr(project=project, title=title, feature=feature, status=status, context=context,
+                           decision=decision, consequences=consequences, alternatives=alternatives,
+                           references=references)
     click.echo(record.path)
 
 
@@ -719,7 +735,7 @@ def adr_list(as_json: bool) -> None:
 
     from skillrunner.records import list_adrs
 
-    records = list_adrs(project=Path.cwd())
+    records = list_adrs(project=_project())
     if as_json:
         click.echo(json.dumps([asdict(r) for r in records], indent=2, ensure_ascii=False))
         return
@@ -742,7 +758,9 @@ def adr_supersede(old: int, new: int) -> None:
     """
     from skillrunner.records import supersede_adr
 
-    before, after = supersede_adr(project=Path.cwd(), old=old, new=new)
+    project = _project()
+    with _locked(project):
+        before, after = supersede_adr(project=project, old=old, new=new)
     click.echo(f"{before.path}: {before.status}")
     click.echo(f"{after.path}: references ADR-{before.id:04d}")
 
@@ -782,7 +800,9 @@ def init_cmd(agents: tuple[str, ...], force: bool, dry_run: bool, as_json: bool)
     """
     from skillrunner.agents import init_project
 
-    report = init_project(project=Path.cwd(), agents=agents, force=force, dry_run=dry_run)
+    project = _project()
+    with contextlib.nullcontext() if dry_run else _locked(project):
+        report = init_project(project=project, agents=agents, force=force, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -827,7 +847,7 @@ def prompt_cmd(skill: str, feature: str | None, budget: int) -> None:
     """
     from skillrunner.agents import build_prompt
 
-    result = build_prompt(project=Path.cwd(), skill=skill, feature=feature, budget=budget)
+    result = build_prompt(project=_project(), skill=skill, feature=feature, budget=budget)
     click.echo(result.text, nl=False)
 
 
@@ -852,7 +872,7 @@ def catalog_cmd(fmt: str) -> None:
     """
     from skillrunner.agents import catalog, catalog_json, catalog_xml
 
-    entries = catalog(project=Path.cwd())
+    entries = catalog(project=_project())
     if fmt == "json":
         click.echo(json.dumps(catalog_json(entries), indent=2, ensure_ascii=False))
     else:
