@@ -507,3 +507,77 @@ def test_implement_conflict_exits_1_and_names_the_files(cli: Any, project: Path,
 def test_implement_refuses_dry_run_with_tests(cli: Any, project: Path, fake_render: dict[str, str]) -> None:
     result = cli("implement", "task-crud", "--dry-run", "--with-tests", expect=2)
     assert "--with-tests" in result.output
+
+
+# --- another skill takes the backend over -----------------------------------------------------------------
+
+
+def _backend_tree(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in (project / "backend").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _example_project(root: Path) -> Path:
+    from skillrunner.resources import packaged_dir
+
+    (root / "specs" / "api").mkdir(parents=True)
+    example = packaged_dir("examples") / "specs" / "api" / "task-crud.md"
+    (root / "specs" / "api" / "task-crud.md").write_bytes(example.read_bytes())
+    return root
+
+
+def test_another_skill_moves_the_backend_to_its_layout(tmp_path: Path) -> None:
+    from skillrunner.render import implement
+
+    project = _example_project(tmp_path / "switched")
+    implement(project=project, feature="task-crud", skill="backend-builder")
+    result = implement(project=project, feature="task-crud", skill="backend-engineer")
+    assert result.switched_from == ("backend-builder",)
+    fresh = _example_project(tmp_path / "fresh")
+    implement(project=fresh, feature="task-crud", skill="backend-engineer")
+    assert _backend_tree(project) == _backend_tree(fresh), "not one file of the old layout is left"
+    assert "backend/app/routers/task.py" in result.removed
+    assert recorded_files(project=project, key="implement:backend-builder") == {}
+    # the migration history goes on: the first revision is the same file
+    assert (project / "backend/alembic/versions/0001_initial.py").read_bytes() == (
+        fresh / "backend/alembic/versions/0001_initial.py").read_bytes()
+
+
+def test_a_switch_that_would_strand_your_edits_is_refused_then_forced(tmp_path: Path) -> None:
+    from skillrunner.errors import RenderError
+    from skillrunner.render import implement
+
+    project = _example_project(tmp_path)
+    implement(project=project, feature="task-crud", skill="backend-builder")
+    edited = project / "backend/app/routers/task.py"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# my route notes\n", encoding="utf-8")
+    before = _backend_tree(project)
+    with pytest.raises(RenderError) as caught:
+        implement(project=project, feature="task-crud", skill="backend-engineer")
+    error = caught.value
+    assert "rendered with backend-builder; backend-engineer renders another layout" in error.message
+    assert "backend/app/routers/task.py" in error.message and "--force" in error.hint
+    assert _backend_tree(project) == before, "a refused switch writes nothing"
+    forced = implement(project=project, feature="task-crud", skill="backend-engineer", force=True)
+    assert forced.kept == ("backend/app/routers/task.py",)
+    assert "# my route notes" in edited.read_text(encoding="utf-8")
+    assert "backend/app/routers/comment.py" in forced.removed
+
+
+@pytest.mark.slow
+def test_after_a_switch_the_generated_suite_passes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from skillrunner.render import implement
+
+    project = _example_project(tmp_path)
+    implement(project=project, feature="task-crud", skill="backend-builder")
+    implement(project=project, feature="task-crud", skill="backend-engineer")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "PYTHONPATH") and not k.startswith("PYTEST_")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+                          cwd=project / "backend", env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "[100%]" in done.stdout, "the suite ran to its end"

@@ -384,7 +384,8 @@ def _write_summary(result: Any, *, dry_run: bool, root: str) -> str:
 def _write_lines(result: Any, *, force: bool) -> list[str]:
     """One line a file that changes, each conflict, and the migration with its data loss."""
     forced, refused = set(result.forced), set(result.refused)
-    out: list[str] = []
+    out = [f"  moved the backend from {old}'s layout: its files you did not edit are deleted"
+           for old in result.switched_from]
     for label, paths in (("created", result.created), ("updated", result.updated),
                          ("merged", result.merged), ("deleted", result.removed)):
         for path in paths:

@@ -344,7 +344,9 @@ def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageRe
     message = (f"{root}/: {len(written.created)} created, {len(written.updated)} updated, "
                f"{len(merged)} merged, {len(removed)} deleted, {len(written.unchanged)} unchanged; "
                f"{len(report.ticked)} task(s) ticked")
-    notes = [f"merged {p} (your edits kept)" for p in merged]
+    notes = [f"moved the backend from {old}'s layout: its files you did not edit are deleted"
+             for old in written.switched_from]
+    notes += [f"merged {p} (your edits kept)" for p in merged]
     notes += [f"deleted {p} (no longer generated)" for p in removed]
     notes += [f"kept {p} (no longer generated, but edited by you: left in place)" for p in written.kept]
     if written.revision:

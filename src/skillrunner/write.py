@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from skillrunner.errors import RenderError, SkillrunnerError, WriteConflictError
 
-__all__ = ["LABELS", "MANIFEST", "STATE_DIR", "MergeResult", "WriteReport", "merge3", "recorded_files",
-           "write_files"]
+__all__ = ["LABELS", "MANIFEST", "STATE_DIR", "MergeResult", "WriteReport", "edited_files", "merge3",
+           "recorded_files", "write_files", "writer_keys"]
 
 #: Where skillrunner keeps its own state in a project; generated files never go there.
 STATE_DIR = ".skillrunner"
@@ -242,6 +242,21 @@ def _manifest_text(writers: Mapping[str, Mapping[str, str]]) -> str:
 def recorded_files(*, project: Path, key: str) -> dict[str, str]:
     """The files the writer ``key`` recorded in the project's manifest: path -> sha256 as rendered."""
     return dict(sorted(_read_manifest(project).get(key, {}).items()))
+
+
+def writer_keys(*, project: Path, prefix: str = "") -> tuple[str, ...]:
+    """The writer keys the manifest records files for (those starting with ``prefix``), sorted."""
+    return tuple(sorted(k for k, files in _read_manifest(project).items() if files and k.startswith(prefix)))
+
+
+def edited_files(*, project: Path, key: str) -> tuple[str, ...]:
+    """Files the writer ``key`` recorded that are still there but differ from what it wrote."""
+    out = []
+    for rel, sha in recorded_files(project=project, key=key).items():
+        data = _read(project.joinpath(*_check_rel(rel, "recorded file").parts))
+        if data is not None and _sha(data) != sha:
+            out.append(rel)
+    return tuple(out)
 
 
 # --- planning: what happens to each file ---------------------------------------------------------------
@@ -502,6 +517,7 @@ def write_files(
     dry_run: bool = False,
     diff: bool = False,
     prune: bool = False,
+    replaces: Sequence[str] = (),
 ) -> WriteReport:
     """Write ``files`` (POSIX paths relative to ``project/root`` -> text) safely, all or nothing.
 
@@ -514,6 +530,8 @@ def write_files(
     moved. ``dry_run`` writes nothing and reports what would happen; ``diff`` fills
     ``WriteReport.diff`` with unified diffs. ``prune`` deletes files this writer generated before,
     no longer renders and nobody edited since (edited ones are left, no longer recorded).
+    ``replaces`` names other writers this one takes over (another skill's render of the same
+    backend): their files are pruned the same way, and they leave the manifest.
     """
     if not key:
         raise RenderError("a writer key is required", hint='e.g. key="implement:backend-builder"')
@@ -534,12 +552,13 @@ def write_files(
                               hint="a template produced clashing paths")
         plans.append(_plan_file(rel, target, files[name], owner.get(rel, ("", None))[1], project, force))
     rendered = {p.rel for p in plans}
-    if prune:
-        for rel, sha in sorted(writers.get(key, {}).items()):
-            if rel not in rendered:
-                removal = _plan_removal(rel, sha, project)
-                if removal is not None:
-                    plans.append(removal)
+    pruned = {rel: sha for k in ([key] if prune else []) + list(replaces)
+              for rel, sha in writers.get(k, {}).items()}
+    for rel, sha in sorted(pruned.items()):
+        if rel not in rendered:
+            removal = _plan_removal(rel, sha, project)
+            if removal is not None:
+                plans.append(removal)
     refused = sorted(p.rel for p in plans if p.action == "refuse")
     if refused and not force and not dry_run:
         why = "; ".join(f"{p.rel}: {p.why}" for p in plans if p.action == "refuse")
@@ -563,6 +582,8 @@ def write_files(
         forced=tuple(sorted(p.rel for p in plans if p.forced)), refused=tuple(refused))
     if dry_run:
         return report
+    for old in replaces:
+        writers.pop(old, None)
     for plan in plans:
         for recorded in writers.values():
             recorded.pop(plan.rel, None)

@@ -45,7 +45,7 @@ from skillrunner.render.python import (
 from skillrunner.render.views import _Builder
 from skillrunner.skills import resolve_skill
 from skillrunner.templating import render_template
-from skillrunner.write import write_files
+from skillrunner.write import edited_files, write_files, writer_keys
 
 __all__ = ["LINE_LENGTH", "WriteResult", "implement", "latest_revision", "render_backend", "tidy_python"]
 
@@ -349,9 +349,27 @@ class WriteResult:
     conflict_lines: tuple[str, ...] = ()  # path:line of each conflict marker written
     forced: tuple[str, ...] = ()  # --force took the render's side where edits overlapped
     refused: tuple[str, ...] = ()  # differing files skillrunner never wrote (replaced with --force)
+    switched_from: tuple[str, ...] = ()  # skills whose layout this render replaced
     revision: str = ""  # the migration this render added (path relative to the project), if any
     changes: tuple[str, ...] = ()  # what that revision changes in the database
     losses: tuple[str, ...] = ()  # the data it loses: one sentence a change that drops something
+
+
+def _switched_from(project: Path, key: str, *, force: bool) -> tuple[str, ...]:
+    """The other skills' writers whose backend this render takes over. Their files nobody edited go;
+    edited ones stop the switch, unless ``force`` (then they stay where they are, listed as kept)."""
+    others = tuple(k for k in writer_keys(project=project, prefix="implement:") if k != key)
+    edited = [rel for other in others for rel in edited_files(project=project, key=other)]
+    if edited and not force:
+        old = ", ".join(k.removeprefix("implement:") for k in others)
+        new = key.removeprefix("implement:")
+        listed = "".join(f"\n  {rel}" for rel in edited)
+        raise RenderError(
+            f"this backend was rendered with {old}; {new} renders another layout, and switching would "
+            f"leave these files you edited in {old}'s layout:{listed}",
+            hint=f"move your edits into {new}'s files (or delete them) and rerun; --force switches and keeps "
+                 f"them where they are; --skill {old} stays with {old}")
+    return others
 
 
 def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
@@ -369,8 +387,10 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
     conv: Conventions = choice.conventions
     rendered = _render_backend(contract, conv, project=project)
     files = rendered.files
-    report = write_files(files, project=project, root=conv.root, key=f"implement:{choice.name}",
-                         force=force, dry_run=dry_run, diff=diff, prune=True)
+    key = f"implement:{choice.name}"
+    others = _switched_from(project, key, force=force)
+    report = write_files(files, project=project, root=conv.root, key=key, force=force, dry_run=dry_run,
+                         diff=diff, prune=True, replaces=others)
     if not dry_run:
         history = dataclasses.replace(rendered.history, skill=choice.name)
         save_history(project, contract.feature, history, source.read_text(encoding="utf-8"))
@@ -381,6 +401,7 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
         conflicts=tuple(sorted(report.conflicts)), root=project / conv.root, app=conv.app,
         diff=report.diff, removed=report.removed, kept=report.kept, conflict_lines=report.conflict_lines,
         forced=report.forced, refused=report.refused,
+        switched_from=tuple(k.removeprefix("implement:") for k in others),
         revision=(PurePosixPath(conv.root) / conv.path("migration")).parent.joinpath(revision.file).as_posix()
         if revision else "",
         changes=tuple(c.summary for c in revision.changes) if revision else (),
