@@ -299,3 +299,21 @@ def test_openapi_comparison_checks_each_fields_type_and_constraints(tmp_path: Pa
     messages = {f.message for f in compare_openapi(contract, _typed_dump(wrong), project=tmp_path)}
     assert f"field `price` of Item: the contract says decimal, the schema documents boolean {where}" \
         in messages
+
+
+def test_a_tree_of_two_layouts_fails_verify(tmp_path: Path) -> None:
+    import json
+
+    from skillrunner.render import implement
+
+    project = _project(tmp_path)
+    implement(project=project, feature="notes", skill="backend-builder")
+    manifest = project / ".skillrunner/manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    # What an older skillrunner left after a second skill's render: both writers recorded.
+    data["writers"]["implement:backend-skill"] = {"files": {"backend/app/models/notebook.py": "0" * 64}}
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    report = verify(project=project, feature="notes", skill="backend-builder", openapi=False)
+    mixed = [f for f in report.findings if f.code == "code-mixed"]
+    assert [(f.path, f.severity) for f in mixed] == [("backend/app/models/notebook.py", "error")]
+    assert "backend-skill's layout" in mixed[0].message

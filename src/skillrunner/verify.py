@@ -20,6 +20,7 @@ from skillrunner.render import render_backend
 from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.specify import build_spec
 from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
+from skillrunner.write import recorded_files, writer_keys
 
 __all__ = ["VerifyReport", "app_openapi", "compare_openapi", "verify"]
 
@@ -354,6 +355,15 @@ def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[F
                                   "(edited by hand, or the contract changed since implement)",
                                   f"run skillrunner implement {contract.feature} to update it",
                                   "code-differs"))
+    for other in writer_keys(project=project, prefix="implement:"):
+        if other != f"implement:{skill.name}":
+            name = other.removeprefix("implement:")
+            for rel in recorded_files(project=project, key=other):
+                if (project / rel).is_file():
+                    findings.append(_err(rel, 1, f"{rel} is {name}'s layout, in a backend verified as "
+                                         f"{skill.name}'s", f"run skillrunner implement {contract.feature} "
+                                         f"--skill {skill.name} to move the backend to one layout",
+                                         "code-mixed"))
     return findings, present
 
 
