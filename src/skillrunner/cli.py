@@ -572,7 +572,8 @@ def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, a
 @click.option("--description", help="For specify: what the feature is, in a sentence.")
 @click.option("--title", help="For /sp.phr: the record's title [default: the prompt's first line].")
 @click.option("--stage", help="For /sp.phr: the record's stage [default: misc].")
-@click.option("--force", is_flag=True, help="Overwrite files edited by hand.")
+@click.option("--force", is_flag=True, help="Regenerate hand-edited artifacts; in the backend, take the "
+                                            "contract's side where your edits overlap it (the rest stay).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print one object: {"feature", "skill", "stages", "files", "backend": {"root", "app"}, '
                    '"records"}.')
