@@ -101,3 +101,4 @@ def test_one_process_cannot_take_the_lock_twice_at_once(tmp_path: Path) -> None:
             project_lock(tmp_path, command="second", timeout=0):
         pass
     assert "(first)" in caught.value.message and caught.value.path == LOCK
+    assert (tmp_path / ".skillrunner/.gitignore").read_text(encoding="utf-8") == "lock\n"

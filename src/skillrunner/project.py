@@ -59,6 +59,9 @@ def project_lock(project: Path, *, command: str, timeout: float | None = None) -
             timeout = 10.0
     path = project / LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
+    ignore = path.parent / ".gitignore"
+    if not ignore.exists():  # the rest of .skillrunner/ belongs in version control, the lock does not
+        ignore.write_text("lock\n", encoding="utf-8")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + max(timeout, 0.0)
