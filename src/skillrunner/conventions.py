@@ -21,7 +21,7 @@ ERROR_ENVELOPES: tuple[str, ...] = ErrorEnvelope.__args__  # type: ignore[attr-d
 
 #: Every kind of file the runner generates once per backend, and its meaning.
 FILE_KINDS: dict[str, str] = {
-    "main": "the FastAPI app: routers, exception handlers, table creation on start",
+    "main": "the FastAPI app: routers, exception handlers, migrating the database on start",
     "config": "settings read from the environment (pydantic-settings)",
     "database": "engine, database threads (run_db), sessions and the statement helpers",
     "auth": "the get_current_user dependency (JWT verification)",

@@ -299,7 +299,7 @@ def _errors(ep: Endpoint, res: Resource, conv: Conventions) -> str:
 
 
 def _risks(contract: Contract, conv: Conventions) -> list[str]:
-    out = ["SQLite is the default: run the suite against PostgreSQL (`DATABASE_URL`) before production; "
+    out = ["SQLite is the default: run the suite against PostgreSQL (`TEST_DATABASE_URL`) before production; "
            "locking and collation differ."]
     if contract.auth != "none":
         out.append("`JWT_SECRET` must be at least 32 bytes and shared only with the token issuer; the app "

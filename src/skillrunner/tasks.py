@@ -46,7 +46,7 @@ _DESCRIPTIONS = {
     "alembic_ini": "Configure Alembic",
     "alembic_script": "Add the Alembic revision template",
     "config": "Read settings from the environment (DATABASE_URL, JWT_SECRET >= 32 bytes, JWT_ALGORITHM)",
-    "database": "Create the engine and session; create missing tables on start",
+    "database": "Create the engine and session; migrate the database to head on start (MIGRATE_ON_START)",
     "auth": "Verify bearer JWTs in an async dependency (401 with WWW-Authenticate: Bearer)",
     "dependencies": "Declare CurrentUser, the dependency every router takes the caller's id from",
     "errors": "Add exception handlers: the error envelope, 422 included, and no 500 on malformed input",
