@@ -118,7 +118,7 @@ def test_overlapping_edits_become_conflict_markers_and_everything_else_is_writte
     assert report.conflicts == ("backend/a.py", "backend/b.py")
     assert report.conflict_lines == ("backend/a.py:3", "backend/b.py:4")
     assert report.created == ("backend/new.py",) and report.updated == ("backend/c.py",)
-    b = (tmp_path / "backend/b.py").read_text()
+    b, a_marked = (tmp_path / "backend/b.py").read_text(), (tmp_path / "backend/a.py").read_text()
     assert "g mine\n" in b, "an edit that overlaps nothing stays"
     hunk = "<<<<<<< yours\nd mine\n||||||| generated before\nd\n=======\nd new\n>>>>>>> contract\n"
     assert hunk in b
@@ -127,8 +127,11 @@ def test_overlapping_edits_become_conflict_markers_and_everything_else_is_writte
     (tmp_path / "backend/b.py").write_text(resolved)
     again = _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n"), "b.py": MAIN.replace("d\n", "d new\n"),
                               "c.py": "c changed\n", "new.py": "new\n"})
-    assert again.conflicts == () and (tmp_path / "backend/b.py").read_text() == resolved
-    assert "<<<<<<< yours" in (tmp_path / "backend/a.py").read_text(), "an unresolved file stays as it is"
+    assert (tmp_path / "backend/b.py").read_text() == resolved
+    # a.py was not resolved: it stays as it is, and is still a conflict (the run fails again)
+    assert again.conflicts == ("backend/a.py",) and again.conflict_lines == ("backend/a.py:3",)
+    assert again.unchanged == ("backend/b.py", "backend/c.py", "backend/new.py")
+    assert (tmp_path / "backend/a.py").read_text() == a_marked
 
 
 def test_force_takes_the_contracts_side_where_edits_overlap_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -143,13 +146,71 @@ def test_force_takes_the_contracts_side_where_edits_overlap_and_keeps_the_rest(t
     assert _write(tmp_path, {"a.py": MAIN.replace("c\n", "c new\n")}).unchanged == ("backend/a.py",)
 
 
+def test_unresolved_markers_in_a_file_that_changes_elsewhere_stay_a_conflict(tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": MAIN})
+    (tmp_path / "backend/a.py").write_text(MAIN.replace("b\n", "b mine\n"))
+    _write(tmp_path, {"a.py": MAIN.replace("b\n", "b new\n")})
+    marked = (tmp_path / "backend/a.py").read_text()
+    report = _write(tmp_path, {"a.py": MAIN.replace("b\n", "b new\n").replace("g\n", "g new\n")})
+    assert report.conflicts == ("backend/a.py",) and report.conflict_lines == ("backend/a.py:2",)
+    text = (tmp_path / "backend/a.py").read_text()
+    assert text == marked.replace("g\n", "g new\n"), "the render's other change is merged in"
+
+
+def test_force_takes_the_contracts_side_of_markers_left_before_and_keeps_other_edits(tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": MAIN})
+    (tmp_path / "backend/a.py").write_text(MAIN.replace("b\n", "b mine\n"))
+    _write(tmp_path, {"a.py": MAIN.replace("b\n", "b new\n")})
+    marked = (tmp_path / "backend/a.py").read_text()
+    (tmp_path / "backend/a.py").write_text(marked.replace("f\n", "f mine\n"))
+    report = _write(tmp_path, {"a.py": MAIN.replace("b\n", "b new\n")}, force=True)
+    assert report.forced == ("backend/a.py",) and report.conflicts == ()
+    assert (tmp_path / "backend/a.py").read_text() == MAIN.replace("b\n", "b new\n").replace("f\n", "f mine\n")
+
+
+def test_conflict_lines_finds_every_hunk_and_markers_left_half_resolved() -> None:
+    from skillrunner.write import conflict_lines
+
+    text = merge3("1\n2\n3\n4\n5\n", "1\nA\n3\n4\nE\n", "1\nB\n3\n4\nF\n").text
+    assert conflict_lines(text) == (2, 11)
+    assert conflict_lines("x\n=======\ny\n>>>>>>> contract\nz\n") == (4,), "a stray end marker"
+    assert conflict_lines("||||||| generated before\nb\n=======\nc\n>>>>>>> contract\n") == (1,)
+    assert conflict_lines("<<<<<<< HEAD\n=======\n") == (), "only the markers skillrunner writes"
+    assert conflict_lines("a\r\n<<<<<<< yours\r\n") == (2,)
+
+
+def test_unresolved_conflicts_looks_at_every_recorded_file(tmp_path: Path) -> None:
+    from skillrunner.write import unresolved_conflicts
+
+    _write(tmp_path, {"a.py": MAIN, "b.py": MAIN})
+    write_files({"CLAUDE.md": "c\n"}, project=tmp_path, root="", key="init")
+    assert unresolved_conflicts(project=tmp_path) == ()
+    (tmp_path / "backend/b.py").write_text("x\n<<<<<<< yours\ny\n")
+    (tmp_path / "CLAUDE.md").write_text(">>>>>>> contract\n")
+    (tmp_path / "backend/a.py").unlink()
+    (tmp_path / "notes.md").write_text("<<<<<<< yours\n")  # not recorded: not skillrunner's business
+    assert unresolved_conflicts(project=tmp_path) == (("CLAUDE.md", 1), ("backend/b.py", 2))
+
+
+def test_force_replaces_a_file_skillrunner_never_wrote_and_writes_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend/README.md").write_text("my notes\n")
+    dry = _write(tmp_path, {"README.md": "generated\n", "a.py": "a\n"}, dry_run=True)
+    assert dry.refused == ("backend/README.md",) and dry.created == ("backend/a.py",)
+    report = _write(tmp_path, {"README.md": "generated\n", "a.py": "a\n"}, force=True)
+    assert report.refused == ("backend/README.md",) and report.updated == ("backend/README.md",)
+    assert (tmp_path / "backend/README.md").read_text() == "generated\n"
+    assert sorted(recorded_files(project=tmp_path, key=KEY)) == ["backend/README.md", "backend/a.py"]
+
+
 def test_existing_file_not_written_by_skillrunner_is_the_users(tmp_path: Path) -> None:
     (tmp_path / "backend").mkdir()
     (tmp_path / "backend/README.md").write_text("my notes\n")
     with pytest.raises(WriteConflictError) as caught:
         _write(tmp_path, {"README.md": "generated\n"})
     assert caught.value.paths == ("backend/README.md",)
-    assert "not written by skillrunner" in caught.value.hint
+    assert "backend/README.md: exists and was not written by skillrunner" in caught.value.message
+    assert "nothing was written" in caught.value.message and "--force" in caught.value.hint
     assert (tmp_path / "backend/README.md").read_text() == "my notes\n"
     assert not (tmp_path / ".skillrunner").exists()
 
@@ -169,7 +230,7 @@ def test_edited_file_without_its_recorded_base_is_a_conflict(tmp_path: Path) -> 
         base.unlink()
     with pytest.raises(WriteConflictError) as caught:
         _write(tmp_path, {"a.py": "new\n" + MAIN})
-    assert "missing" in caught.value.hint
+    assert "edited by hand, and the generated original is missing" in caught.value.message
 
 
 def test_a_file_passes_from_one_writer_to_another_when_untouched(tmp_path: Path) -> None:
@@ -443,7 +504,7 @@ def fake_render(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
                   dry_run: bool = False, diff: bool = False) -> WriteResult:
         calls.append({"feature": feature, "skill": skill})
         r = write_files(files, project=project, root="backend", key=f"implement:{skill}", force=force,
-                        dry_run=dry_run, diff=diff)
+                        dry_run=dry_run, diff=diff, prune=True)
         return WriteResult(r.created, r.updated, r.unchanged, r.merged, r.conflicts, project / "backend",
                            "app.main:app", r.diff, removed=r.removed, kept=r.kept,
                            conflict_lines=r.conflict_lines, forced=r.forced, refused=r.refused)
@@ -489,19 +550,61 @@ def test_implement_conflict_exits_1_and_names_the_files(cli: Any, project: Path,
     (project / "backend/app/main.py").write_text(MAIN.replace("a\n", "a mine\n"))
     fake_render["app/main.py"] = MAIN.replace("a\n", "a new\n")
     dry = cli("implement", "task-crud", "--dry-run", expect=1)
-    assert "conflict  backend/app/main.py:1" in dry.output
-    assert "a mine\n" in (project / "backend/app/main.py").read_text() and "<<<" not in dry.output
+    assert "\nbackend/app/main.py:1: conflict: your edits and the contract's change overlap" in dry.output
+    assert "would hold conflict markers" in dry.stderr
+    assert "a mine\n" in (project / "backend/app/main.py").read_text() and "<<<<<<< yours" not in dry.stdout
     as_json = json.loads(cli("implement", "task-crud", "--json", "--dry-run", expect=1).stdout)
     assert as_json["ok"] is False and as_json["conflicts"] == ["backend/app/main.py"]
     assert as_json["conflict_lines"] == ["backend/app/main.py:1"]
     failed = cli("implement", "task-crud", expect=1)
-    assert "conflict  backend/app/main.py:1" in failed.output and "--force" in failed.output
+    assert "\nbackend/app/main.py:1: conflict: " in failed.stdout and "--force" in failed.stderr
     marked = (project / "backend/app/main.py").read_text()
     assert marked.startswith(
         "<<<<<<< yours\na mine\n||||||| generated before\na\n=======\na new\n>>>>>>> contract\n")
+    # not resolved yet: the next run changes nothing, and fails again naming the same line
+    again = cli("implement", "task-crud", "--json", expect=1)
+    data = json.loads(again.stdout)
+    assert data["ok"] is False and data["conflict_lines"] == ["backend/app/main.py:1"]
+    assert data["unchanged"] == [] and data["merged"] == []
+    assert (project / "backend/app/main.py").read_text() == marked
     forced = cli("implement", "task-crud", "--force")  # the markers resolved to the contract's side
     assert "the contract's side where they overlapped" in forced.output
     assert (project / "backend/app/main.py").read_text() == MAIN.replace("a\n", "a new\n")
+
+
+def test_implement_lists_deleted_and_kept_files_in_the_dry_run_the_summary_and_json(
+        cli: Any, project: Path, fake_render: dict[str, str]) -> None:
+    fake_render.update({"app/old.py": "old\n", "app/edited.py": "edited\n"})
+    cli("implement", "task-crud")
+    (project / "backend/app/edited.py").write_text("edited\nmine\n")
+    del fake_render["app/old.py"], fake_render["app/edited.py"]
+    dry = cli("implement", "task-crud", "--dry-run", "--diff")
+    assert "1 deleted, 1 kept, 1 unchanged" in dry.stdout
+    assert "  deleted   backend/app/old.py  (no longer generated, untouched)" in dry.stdout
+    assert "  kept      backend/app/edited.py  (no longer generated, but edited by you: left in place)" \
+        in dry.stdout
+    assert "--- a/backend/app/old.py\n+++ /dev/null\n" in dry.stdout
+    assert (project / "backend/app/old.py").is_file(), "a dry run deletes nothing"
+    data = json.loads(cli("implement", "task-crud", "--json").stdout)
+    assert data["removed"] == ["backend/app/old.py"] and data["kept"] == ["backend/app/edited.py"]
+    assert not (project / "backend/app/old.py").exists()
+    assert (project / "backend/app/edited.py").read_text() == "edited\nmine\n"
+    assert sorted(recorded_files(project=project, key=KEY)) == ["backend/app/main.py"]
+
+
+def test_implement_refuses_a_file_it_never_wrote_and_json_says_which(
+        cli: Any, project: Path, fake_render: dict[str, str]) -> None:
+    (project / "backend/app").mkdir(parents=True)
+    (project / "backend/app/main.py").write_text("mine\n")
+    failed = cli("implement", "task-crud", "--json", expect=1)
+    data = json.loads(failed.stdout)
+    assert data["ok"] is False and data["refused"] == ["backend/app/main.py"] and data["created"] == []
+    assert "backend/app/main.py: exists and was not written by skillrunner" in failed.stderr
+    assert "Traceback" not in failed.output
+    assert (project / "backend/app/main.py").read_text() == "mine\n"
+    forced = cli("implement", "task-crud", "--force")
+    assert "updated   backend/app/main.py  (not written by skillrunner: replaced, --force)" in forced.stdout
+    assert (project / "backend/app/main.py").read_text() == MAIN
 
 
 def test_implement_refuses_dry_run_with_tests(cli: Any, project: Path, fake_render: dict[str, str]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,9 +69,19 @@ def main() -> None:
 # --- skills: list, show, validate -------------------------------------------------------------
 
 
-def _project() -> Path:
-    """The project: the nearest folder at or above the current one holding specs/, .skillrunner/ or .git."""
-    return find_project(Path.cwd())
+def _project(*, announce: bool = False) -> Path:
+    """The project: the nearest folder at or above the current one holding specs/, .skillrunner/ or .git.
+
+    With ``announce``, for a command that prints paths relative to the project: when that is not the
+    current folder, say so once on stderr (stdout stays the command's own).
+    """
+    here = Path.cwd()
+    project = find_project(here)
+    if announce and project != here.resolve():
+        shown = os.path.relpath(project, here.resolve())
+        click.echo(f"note: working on the project in {shown} (the nearest folder above holding specs/, "
+                   f".skillrunner/ or .git); paths are relative to it", err=True)
+    return project
 
 
 def _locked(project: Path) -> contextlib.AbstractContextManager[None]:
@@ -109,7 +120,7 @@ def validate_cmd(paths: tuple[Path, ...], allow_fields: tuple[str, ...], strict:
     """
     from skillrunner.validate import validate_skills
 
-    findings = validate_skills(paths, project=_project(), allow_fields=allow_fields)
+    findings = validate_skills(paths, project=_project(announce=True), allow_fields=allow_fields)
     out = format_findings(findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -227,7 +238,7 @@ def contract_check(files: tuple[Path, ...], fmt: str, strict: bool) -> None:
       skillrunner contract check specs/api/task-crud.md
       skillrunner contract check --format github     annotations for GitHub Actions
     """
-    report = check_contract_files(files=files, project=_project())
+    report = check_contract_files(files=files, project=_project(announce=True))
     out = format_findings(report.findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -278,8 +289,9 @@ def _shown(path: Path | str, project: Path) -> str:
 @click.option("--with-tests", is_flag=True, help="Then run the generated suite (a red PHR when it fails).")
 @click.option("--json", "as_json", is_flag=True,
               help='Print one object: {"ok", "root", "app", "created", "updated", "merged", "removed", '
-                   '"kept", "unchanged", "conflicts", "conflict_lines", "forced", "refused", "revision", '
-                   '"changes", "losses", "diff", "ticked", "tests", "record"}.')
+                   '"kept", "unchanged", "conflicts", "conflict_lines", "forced", "refused", '
+                   '"switched_from", "revision", "changes", "losses", "diff", "ticked", "tests", "record"}; '
+                   'paths relative to the project.')
 @_handle_errors
 def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, show_diff: bool,
                   with_tests: bool, as_json: bool) -> None:
@@ -305,7 +317,7 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
 
     if dry_run and with_tests:
         raise click.UsageError("--with-tests runs the suite of a written backend: drop --dry-run or it")
-    project = _project()
+    project = _project(announce=True)
     chosen = skill or planned_skill(project=project, feature=feature) or DEFAULT_SKILL
     chosen = chosen.removeprefix("/").removeprefix("sp.")
     notes: list[str] = []
@@ -324,8 +336,9 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
         if not as_json:
             raise
         refused = list(exc.paths) if isinstance(exc, WriteConflictError) else []
+        empty: dict[str, list[str]] = {kind: [] for kind in _JSON_FILE_KINDS}
         click.echo(json.dumps({"feature": feature, "skill": chosen, "ok": False, "error": str(exc),
-                               "conflicts": [], "refused": refused}, indent=2, ensure_ascii=False))
+                               **empty, "refused": refused}, indent=2, ensure_ascii=False))
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
     blocked = dry_run and bool(result.refused) and not force
@@ -335,12 +348,8 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
     if as_json:
         click.echo(json.dumps({
             "feature": feature, "skill": chosen, "ok": ok, "dry_run": dry_run, "root": root,
-            "app": result.app,
-            "created": list(result.created), "updated": list(result.updated), "merged": list(result.merged),
-            "removed": list(result.removed), "kept": list(result.kept), "unchanged": list(result.unchanged),
-            "conflicts": list(result.conflicts), "conflict_lines": list(result.conflict_lines),
-            "forced": list(result.forced), "refused": list(result.refused),
-            "revision": result.revision or None,
+            "app": result.app, **{kind: list(getattr(result, kind)) for kind in _JSON_FILE_KINDS},
+            "switched_from": list(result.switched_from), "revision": result.revision or None,
             "changes": list(result.changes), "losses": list(result.losses), "diff": result.diff,
             "ticked": list(done.ticked) if done else [], "record": done.record.path if done else None,
             "tests": None if tests is None else {"passed": tests.passed, "summary": tests.summary},
@@ -365,11 +374,18 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
         click.echo(f"error: {len(result.refused)} file(s) skillrunner never wrote would block the write; "
                    "rerun with --force to replace them", err=True)
     if result.conflicts:
-        click.echo(f"error: {len(result.conflicts)} file(s) hold conflict markers where your edits and the "
-                   "contract overlap: resolve them (or rerun with --force to take the contract's side), "
-                   "then rerun", err=True)
+        where = "would hold" if dry_run else "hold"
+        click.echo(f"error: {len(result.conflicts)} file(s) {where} conflict markers where your edits and "
+                   "the contract's change overlap (listed above as file:line): resolve them, or rerun with "
+                   f"--force to take the contract's side there; skillrunner verify {feature} fails until "
+                   "they are resolved", err=True)
     if not ok:
         sys.exit(1)
+
+
+#: The file lists of ``implement --json``, in this order.
+_JSON_FILE_KINDS = ("created", "updated", "merged", "removed", "kept", "unchanged", "conflicts",
+                    "conflict_lines", "forced", "refused")
 
 
 def _write_summary(result: Any, *, dry_run: bool, root: str) -> str:
@@ -381,26 +397,36 @@ def _write_summary(result: Any, *, dry_run: bool, root: str) -> str:
     return f"{verb} {root}/ (app {result.app}): {', '.join(counts)}, {len(result.unchanged)} unchanged"
 
 
-def _write_lines(result: Any, *, force: bool) -> list[str]:
-    """One line a file that changes, each conflict, and the migration with its data loss."""
-    forced, refused = set(result.forced), set(result.refused)
-    out = [f"  moved the backend from {old}'s layout: its files you did not edit are deleted"
-           for old in result.switched_from]
-    for label, paths in (("created", result.created), ("updated", result.updated),
-                         ("merged", result.merged), ("deleted", result.removed)):
+def _file_lines(*, created: Sequence[str] = (), updated: Sequence[str] = (), merged: Sequence[str] = (),
+                removed: Sequence[str] = (), kept: Sequence[str] = (), conflict_lines: Sequence[str] = (),
+                forced: Sequence[str] = (), refused: Sequence[str] = (), force: bool = False) -> list[str]:
+    """One line a file that changes or is kept, then one ``path:line: conflict`` line a conflict."""
+    out = []
+    for label, paths in (("created", created), ("updated", updated), ("merged", merged),
+                         ("deleted", removed)):
         for path in paths:
             extra = ("  (not written by skillrunner: replaced, --force)" if path in refused and force
                      else "  (your edits kept; the contract's side where they overlapped, --force)"
                      if path in forced else "  (your edits kept)" if label == "merged"
-                     else "  (no longer generated)" if label == "deleted" else "")
+                     else "  (no longer generated, untouched)" if label == "deleted" else "")
             out.append(f"  {label:<9} {path}{extra}")
-    out += [f"  kept      {path}  (no longer generated, but edited by you: left in place)"
-            for path in result.kept]
-    out += [f"  conflict  {where}  (your edits and the contract's overlap: markers written)"
-            for where in result.conflict_lines]
+    out += [f"  kept      {path}  (no longer generated, but edited by you: left in place)" for path in kept]
     if not force:
         out += [f"  refused   {path}  (exists, not written by skillrunner: --force replaces it)"
-                for path in result.refused]
+                for path in refused]
+    out += [f"{where}: conflict: your edits and the contract's change overlap here: keep yours, the "
+            "contract's or both, and delete the <<<<<<< ||||||| ======= >>>>>>> lines"
+            for where in conflict_lines]
+    return out
+
+
+def _write_lines(result: Any, *, force: bool) -> list[str]:
+    """One line a file that changes, each conflict, and the migration with its data loss."""
+    out = [f"  moved the backend from {old}'s layout: its files you did not edit are deleted"
+           for old in result.switched_from]
+    out += _file_lines(created=result.created, updated=result.updated, merged=result.merged,
+                       removed=result.removed, kept=result.kept, conflict_lines=result.conflict_lines,
+                       forced=result.forced, refused=result.refused, force=force)
     if result.revision:
         out.append(f"migration {result.revision}: {'; '.join(result.changes)}")
         out += [f"  DATA LOSS {loss}" for loss in result.losses]
@@ -443,16 +469,17 @@ def _print_run(result: Any, as_json: bool) -> None:
             click.echo(f"{'✓' if stage.ok else '✗'} {stage.name:<9} {stage.message}")
             for note in stage.notes:
                 click.echo(f"  {note}")
-        if result.ok:
-            changed = result.changed
+        changed, kept, conflicts = result.changed, result.written("kept"), result.written("conflict_lines")
+        if result.ok or changed or kept or conflicts:
             click.echo(f"changed: {len(changed)} file(s)"
-                       + ("" if changed else " (everything was up to date)"))
-            for path in changed:
-                click.echo(f"  {path}")
-            for record in result.records:
-                click.echo(f"recorded {record}")
-            if any(s.name == "implement" for s in result.stages):
-                click.echo(f"backend: {result.backend_root} (app {result.backend_app})")
+                       + ("" if changed or kept or conflicts else " (everything was up to date)"))
+            kinds = ("created", "updated", "merged", "removed", "kept", "conflict_lines")
+            for line in _file_lines(**{kind: result.written(kind) for kind in kinds}):
+                click.echo(line)
+        for record in result.records:
+            click.echo(f"recorded {record}")
+        if result.ok and any(s.name == "implement" for s in result.stages):
+            click.echo(f"backend: {result.backend_root} (app {result.backend_app})")
     if not result.ok:
         click.echo(f"error: {result.error}", err=True)
         sys.exit(1)
@@ -463,7 +490,7 @@ def _run_stage(command: str, feature: str, as_json: bool, prompt_text: str, prom
     from skillrunner.pipeline import run
 
     try:
-        project = _project()
+        project = _project(announce=True)
         with _locked(project):
             result = run(project=project, command=command, feature=feature,
                          prompt=_prompt(prompt_text, prompt_file), command_line=_command_line(),
@@ -547,7 +574,7 @@ def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, a
     if len(args) == 2 and args[0] == "check":
         from skillrunner.tasks import check_feature_tasks
 
-        findings = check_feature_tasks(project=_project(), feature=args[1])
+        findings = check_feature_tasks(project=_project(announce=True), feature=args[1])
         out = format_findings(findings, fmt)
         if out or fmt == "json":
             click.echo(out, nl=False)
@@ -613,7 +640,7 @@ def verify_cmd(feature: str, skill: str | None, fmt: str) -> None:
     """
     from skillrunner.verify import verify
 
-    report = verify(project=_project(), feature=feature, skill=skill)
+    report = verify(project=_project(announce=True), feature=feature, skill=skill)
     out = format_findings(report.findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -677,10 +704,13 @@ def phr_new(stage: str, title: str, feature: str | None, response: str, outcome:
         if not sep:
             raise click.UsageError(f"--link {item!r}: write KEY=URL, e.g. --link pr=https://...")
         parsed[key.strip()] = value.strip() or None
-    record = write_phr(project=_project(), stage=stage, title=title, feature=feature,
-                       prompt=_prompt(prompt_text, prompt_file), response=response, outcome=outcome,
-                       evaluation=evaluation, command=command_text or _command_line(), files=files,
-                       tests=tests, labels=labels, links=parsed, surface=surface, model=model)
+    prompt = _prompt(prompt_text, prompt_file)
+    project = _project(announce=True)
+    with _locked(project):  # two records at once would take one number
+        record = write_phr(project=project, stage=stage, title=title, feature=feature, prompt=prompt,
+                           response=response, outcome=outcome, evaluation=evaluation,
+                           command=command_text or _command_line(), files=files, tests=tests, labels=labels,
+                           links=parsed, surface=surface, model=model)
     click.echo(json.dumps(asdict(record), ensure_ascii=False) if as_json else record.path)
 
 
@@ -716,7 +746,7 @@ def adr_new(title: str, feature: str | None, status: str, context: str, decision
     """
     from skillrunner.records import write_adr
 
-    project = _project()
+    project = _project(announce=True)
     with _locked(project):
         record = write_adr(project=project, title=title, feature=feature, status=status, context=context,
                            decision=decision, consequences=consequences, alternatives=alternatives,
@@ -760,7 +790,7 @@ def adr_supersede(old: int, new: int) -> None:
     """
     from skillrunner.records import supersede_adr
 
-    project = _project()
+    project = _project(announce=True)
     with _locked(project):
         before, after = supersede_adr(project=project, old=old, new=new)
     click.echo(f"{before.path}: {before.status}")
@@ -802,7 +832,7 @@ def init_cmd(agents: tuple[str, ...], force: bool, dry_run: bool, as_json: bool)
     """
     from skillrunner.agents import init_project
 
-    project = _project()
+    project = _project(announce=True)
     with contextlib.nullcontext() if dry_run else _locked(project):
         report = init_project(project=project, agents=agents, force=force, dry_run=dry_run)
     if as_json:

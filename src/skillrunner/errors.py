@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from skillrunner.findings import Finding
@@ -76,12 +76,18 @@ class RenderError(SkillrunnerError):
 
 
 class WriteConflictError(SkillrunnerError):
-    """Files the user changed since they were generated; nothing was written."""
+    """Differing files skillrunner cannot merge into (it has no record of writing them); nothing was
+    written. ``paths`` lists them, ``reasons`` says why for each."""
 
-    def __init__(self, paths: Sequence[str], *, hint: str = "") -> None:
-        listed = "".join(f"\n  {p}" for p in paths)
+    def __init__(self, paths: Sequence[str], *, reasons: Mapping[str, str] | None = None,
+                 hint: str = "") -> None:
+        why = reasons or {}
+        listed = "".join(f"\n  {p}" + (f": {why[p]}" if why.get(p) else "") for p in paths)
         super().__init__(
-            f"{len(paths)} generated file(s) were changed by hand and would be overwritten:{listed}",
-            hint=hint or "keep your edits and merge by hand, or pass --force to overwrite them",
+            f"{len(paths)} file(s) differ from the render and cannot be merged (no record of what "
+            f"skillrunner wrote there); nothing was written:{listed}",
+            hint=hint or "move your version aside and rerun, or rerun with --force to replace them with the "
+                         "render (--dry-run --diff shows the changes first)",
         )
         self.paths = tuple(paths)
+        self.reasons = dict(why)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -22,8 +23,8 @@ from skillrunner.skills import resolve_skill
 from skillrunner.specify import specify
 from skillrunner.tasks import check_feature_tasks, tasks, tick_tasks
 
-__all__ = ["EXAMPLE_FEATURE", "STAGE_COMMANDS", "ImplementReport", "RunResult", "StageReport", "TestRun",
-           "WrittenFiles", "complete_implement", "ensure_contract", "parse_command", "run",
+__all__ = ["EXAMPLE_FEATURE", "STAGE_COMMANDS", "WRITE_KINDS", "ImplementReport", "RunResult", "StageReport",
+           "TestRun", "WrittenFiles", "complete_implement", "ensure_contract", "parse_command", "run",
            "run_generated_tests"]
 
 EXAMPLE_FEATURE = "task-crud"
@@ -48,14 +49,28 @@ class WrittenFiles(Protocol):
     @property
     def removed(self) -> Sequence[str]: ...
     @property
+    def conflicts(self) -> Sequence[str]: ...
+    @property
     def root(self) -> Any: ...
     @property
     def app(self) -> str: ...
 
 
+#: What a run did to files, in the order reports list them: ``created``, ``updated``, ``merged`` (your
+#: edits kept, the render merged in), ``removed`` (generated before, no longer rendered, untouched:
+#: deleted), ``kept`` (no longer rendered but edited by you: left in place, no longer recorded),
+#: ``conflicts`` (files holding conflict markers to resolve; ``conflict_lines``: ``path:line`` each).
+WRITE_KINDS = ("created", "updated", "merged", "removed", "kept", "conflicts", "conflict_lines")
+
+
 @dataclass(frozen=True)
 class StageReport:
-    """One stage of a run: what it wrote, what changed, its PHR, and notes for the user."""
+    """One stage of a run: what it wrote, what changed, its PHR, and notes for the user.
+
+    ``files`` lists every file the stage wrote or checked, ``changed`` those whose content changed;
+    ``created`` ... ``conflict_lines`` (``WRITE_KINDS``) say what happened to each, paths relative
+    to the project.
+    """
 
     name: str
     ok: bool
@@ -64,11 +79,19 @@ class StageReport:
     changed: tuple[str, ...] = ()
     record: str | None = None
     notes: tuple[str, ...] = ()
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    merged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    conflict_lines: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"name": self.name, "ok": self.ok, "message": self.message, "files": list(self.files),
-                "changed": list(self.changed), "record": self.record, "notes": list(self.notes)}
+                "changed": list(self.changed), **{kind: list(getattr(self, kind)) for kind in WRITE_KINDS},
+                "record": self.record, "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
@@ -99,10 +122,17 @@ class RunResult:
         """The PHRs the run wrote."""
         return [s.record for s in self.stages if s.record]
 
+    def written(self, kind: str) -> list[str]:
+        """One of ``WRITE_KINDS`` over every stage, in stage order: e.g. ``written("removed")``."""
+        if kind not in WRITE_KINDS:
+            raise ValueError(f"{kind!r} is not one of {', '.join(WRITE_KINDS)}")
+        return list(dict.fromkeys(f for s in self.stages for f in getattr(s, kind)))
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` object."""
         return {"feature": self.feature, "skill": self.skill, "ok": self.ok, "error": self.error,
                 "stages": [s.to_dict() for s in self.stages], "files": self.files, "changed": self.changed,
+                **{kind: self.written(kind) for kind in WRITE_KINDS},
                 "backend": {"root": self.backend_root, "app": self.backend_app}, "records": self.records,
                 "notes": list(self.notes)}
 
@@ -235,10 +265,13 @@ def complete_implement(
         surface=surface, model=model, git=git,
         response=(f"Rendered the backend in {_rel(root, project)}/ (app `{written.app}`): "
                   f"{len(written.created)} created, {len(written.updated)} updated, "
+                  f"{len(written.merged)} merged, {len(written.removed)} deleted, "
                   f"{len(written.unchanged)} unchanged. Ticked {len(ticked)} task(s)"
                   + (f": {', '.join(ticked)}." if ticked else ".")),
-        outcome=(f"- Impact: {len(changed)} file(s) changed\n- Tests: {verdict}\n"
-                 f"- Next: skillrunner verify {feature}"),
+        outcome=(f"- Impact: {len(changed)} file(s) changed\n"
+                 + (f"- Conflicts to resolve: {', '.join(_rel(p, project) for p in written.conflicts)}\n"
+                    if written.conflicts else "")
+                 + f"- Tests: {verdict}\n- Next: skillrunner verify {feature}"),
         evaluation=("- Generated suite: " + verdict + ("\n\n```text\n" + result.output.replace("```", "'''")
                                                        + "\n```" if result and not result.passed else "")),
     )
@@ -254,6 +287,12 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 def _files(artifacts: Sequence[Artifact]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(a.path for a in artifacts), tuple(a.path for a in artifacts if a.changed)
+
+
+def _written(artifacts: Sequence[Artifact], *, created: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
+    """``created`` and ``updated`` of a stage that writes documents (and ``created`` extras, ADRs)."""
+    return {"created": (*(a.path for a in artifacts if a.status == "created"), *created),
+            "updated": tuple(a.path for a in artifacts if a.status == "updated")}
 
 
 def _kept(artifact: Artifact) -> list[str]:
@@ -289,7 +328,8 @@ def _stage_specify(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageRepo
                           f"- Next: skillrunner plan {ctx.feature}",
                   evaluation=f"- Open questions: {result.clarifications}\n- Result: "
                              + ("PASS" if not result.clarifications else "NEEDS CLARIFICATION"))
-    return StageReport("specify", True, message, files, changed, record, tuple(_kept(result.artifact)))
+    return StageReport("specify", True, message, files, changed, record, tuple(_kept(result.artifact)),
+                       **_written([result.artifact]))
 
 
 def _stage_plan(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
@@ -310,7 +350,8 @@ def _stage_plan(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
                   evaluation=f"- Decisions with alternatives: {with_alternatives}/{len(result.decisions)}\n"
                              "- Result: PASS")
     notes = (*_kept(result.artifact), *result.suggestions)
-    return StageReport("plan", True, message, (*files, *adr_files), (*changed, *adr_files), record, notes)
+    return StageReport("plan", True, message, (*files, *adr_files), (*changed, *adr_files), record, notes,
+                       **_written([result.artifact], created=adr_files))
 
 
 def _stage_tasks(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
@@ -327,7 +368,8 @@ def _stage_tasks(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport
         shown = "\n".join(str(p) for p in problems)
         raise SkillrunnerError(f"tasks check failed:\n{shown}",
                                hint=f"rerun skillrunner tasks {ctx.feature} --force to regenerate it")
-    return StageReport("tasks", True, message, files, changed, record, tuple(_kept(result.artifact)))
+    return StageReport("tasks", True, message, files, changed, record, tuple(_kept(result.artifact)),
+                       **_written([result.artifact]))
 
 
 def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
@@ -337,36 +379,40 @@ def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageRe
                                 with_tests=opts.get("with_tests", False), prompt=ctx.prompt,
                                 command_line=ctx.command_line, surface=ctx.surface, model=ctx.model,
                                 git=ctx.git)
-    merged, removed = written.merged, written.removed
-    every = [_rel(p, ctx.project) for p in (*written.created, *written.updated, *merged, *written.unchanged)]
-    changed = [_rel(p, ctx.project) for p in (*written.created, *written.updated, *merged, *removed)]
+
+    def rel(paths: Sequence[str]) -> tuple[str, ...]:
+        return tuple(sorted(_rel(p, ctx.project) for p in paths))
+
+    created, updated, merged, removed = (rel(written.created), rel(written.updated), rel(written.merged),
+                                         rel(written.removed))
+    kept, conflicts = rel(written.kept), rel(written.conflicts)
+    every = tuple(sorted({*created, *updated, *merged, *conflicts, *rel(written.unchanged)}))
+    changed = tuple(sorted({*created, *updated, *merged, *removed}))
     root = _rel(Path(written.root), ctx.project)
-    message = (f"{root}/: {len(written.created)} created, {len(written.updated)} updated, "
-               f"{len(merged)} merged, {len(removed)} deleted, {len(written.unchanged)} unchanged; "
-               f"{len(report.ticked)} task(s) ticked")
+    message = (f"{root}/: {len(created)} created, {len(updated)} updated, {len(merged)} merged, "
+               f"{len(removed)} deleted" + (f", {len(kept)} kept" if kept else "")
+               + f", {len(written.unchanged)} unchanged; {len(report.ticked)} task(s) ticked")
     notes = [f"moved the backend from {old}'s layout: its files you did not edit are deleted"
              for old in written.switched_from]
-    notes += [f"merged {p} (your edits kept)" for p in merged]
-    notes += [f"deleted {p} (no longer generated)" for p in removed]
-    notes += [f"kept {p} (no longer generated, but edited by you: left in place)" for p in written.kept]
+    notes += [f"--force took the contract's side where your edits overlapped it in {p} (your other edits "
+              "stay)" for p in rel(written.forced)]
     if written.revision:
         notes.append(f"migration {written.revision}: {'; '.join(written.changes)}")
         notes += [f"DATA LOSS {loss}" for loss in written.losses]
+    ok = True
     if written.conflict_lines:
-        notes += [f"conflict {where}: your edits and the contract's overlap (markers written)"
-                  for where in written.conflict_lines]
-        message += (f"; {len(written.conflict_lines)} conflict(s) to resolve (or rerun with --force for "
-                    "the contract's side)")
-        return StageReport("implement", False, message, tuple(sorted(every)), tuple(sorted(changed)),
-                           report.record.path, tuple(notes))
-    if report.tests is not None:
+        ok = False
+        message += (f"; {len(written.conflict_lines)} conflict(s) to resolve in {len(conflicts)} file(s) "
+                    "(or rerun with --force for the contract's side)")
+    elif report.tests is not None:
         verdict = "passed" if report.tests.passed else "FAILED"
         message += f"; generated suite: {verdict} ({report.tests.summary})"
         if not report.tests.passed:
-            return StageReport("implement", False, message, tuple(sorted(every)), tuple(sorted(changed)),
-                               report.record.path, (report.tests.output,))
-    return StageReport("implement", True, message, tuple(sorted(every)), tuple(sorted(changed)),
-                       report.record.path, tuple(notes))
+            ok = False
+            notes.append(report.tests.output)
+    return StageReport("implement", ok, message, every, changed, report.record.path, tuple(notes),
+                       created=created, updated=updated, merged=merged, removed=removed, kept=kept,
+                       conflicts=conflicts, conflict_lines=tuple(written.conflict_lines))
 
 
 def _stage_phr(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
@@ -379,7 +425,7 @@ def _stage_phr(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
 
 def _stage_adr(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageReport:
     report = _stage_plan(ctx, skill, {**opts, "adr": True})
-    return StageReport("adr", True, report.message, report.files, report.changed, report.record, report.notes)
+    return dataclasses.replace(report, name="adr")
 
 
 _STAGES: dict[str, Callable[[_Context, str, dict[str, Any]], StageReport]] = {

@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from skillrunner.errors import SkillrunnerError
+from skillrunner.errors import SkillrunnerError, UsageError
 
-__all__ = ["LOCK", "LockedError", "find_project", "project_lock"]
+__all__ = ["LOCK", "LOCK_TIMEOUT_ENV", "LockedError", "find_project", "lock_timeout", "project_lock"]
 
 #: The lock file, relative to the project.
 LOCK = ".skillrunner/lock"
 #: What marks a project's root folder.
 _MARKERS = ("specs", ".skillrunner", ".git")
 _POLL = 0.1  # seconds between two tries for a held lock
+#: The environment variable that sets how long a run waits for the lock, in seconds.
+LOCK_TIMEOUT_ENV = "SKILLRUNNER_LOCK_TIMEOUT"
+_DEFAULT_TIMEOUT = 10.0
 
 
 class LockedError(SkillrunnerError):
@@ -36,6 +39,22 @@ def find_project(start: Path) -> Path:
     return start
 
 
+def lock_timeout() -> float:
+    """How long a run waits for the lock: ``SKILLRUNNER_LOCK_TIMEOUT`` seconds, else 10."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return _DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise UsageError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds",
+                         hint=f"set it to how long a run waits for another one, e.g. {LOCK_TIMEOUT_ENV}=30 "
+                              f"(0: do not wait), or unset it for {_DEFAULT_TIMEOUT:g}")
+    return value
+
+
 def _holder(path: Path) -> str:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -48,15 +67,12 @@ def _holder(path: Path) -> str:
 def project_lock(project: Path, *, command: str, timeout: float | None = None) -> Iterator[None]:
     """Hold the project's lock while the block runs: two runs on one project take turns.
 
-    A second run waits up to ``timeout`` seconds (``SKILLRUNNER_LOCK_TIMEOUT``, else 10), then raises
+    A second run waits up to ``timeout`` seconds (``lock_timeout()``), then raises
     ``LockedError`` naming the holder. The lock is the operating system's (``flock``): a run that
     dies releases it, so a stale lock file never blocks anyone.
     """
     if timeout is None:
-        try:
-            timeout = float(os.environ.get("SKILLRUNNER_LOCK_TIMEOUT", "10"))
-        except ValueError:
-            timeout = 10.0
+        timeout = lock_timeout()
     path = project / LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
     ignore = path.parent / ".gitignore"
@@ -72,9 +88,10 @@ def project_lock(project: Path, *, command: str, timeout: float | None = None) -
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockedError(
-                        f"another skillrunner run is writing this project: {_holder(path)}", path=LOCK,
-                        hint="wait for it to finish and run again (SKILLRUNNER_LOCK_TIMEOUT sets how long "
-                             "to wait, in seconds)") from None
+                        f"another skillrunner run is writing this project: {_holder(path)}; waited "
+                        f"{timeout:g} s", path=LOCK,
+                        hint=f"wait for it to finish and run again ({LOCK_TIMEOUT_ENV} sets how long to "
+                             "wait, in seconds); the lock goes with the process that holds it") from None
                 time.sleep(_POLL)
         holder = {"pid": os.getpid(), "command": command,
                   "since": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -20,7 +20,7 @@ from skillrunner.render import render_backend
 from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.specify import build_spec
 from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
-from skillrunner.write import recorded_files, writer_keys
+from skillrunner.write import conflict_lines, recorded_files, unresolved_conflicts, writer_keys
 
 __all__ = ["VerifyReport", "app_openapi", "compare_openapi", "verify"]
 
@@ -327,6 +327,7 @@ def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[F
     files = render_backend(contract, conv, project=project)
     root = PurePosixPath(conv.root)
     findings = []
+    conflicts: set[tuple[str, int]] = set()
     present = False
     for rel, text in sorted(files.items()):
         p = PurePosixPath(str(rel))
@@ -342,19 +343,21 @@ def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[F
         except UnicodeDecodeError:
             on_disk = ""
         present = True
-        markers = [n for n, line in enumerate(on_disk.split("\n"), 1)
-                   if line.startswith(("<<<<<<< yours", ">>>>>>> contract"))]
-        for n in markers[::2]:
-            findings.append(_err(
-                shown, n, "an unresolved conflict between your edit and the contract",
-                "keep your side, the contract's or both, and delete the <<<<<<< ||||||| ======= >>>>>>> "
-                f"lines; or rerun skillrunner implement {contract.feature} --force for the contract's side",
-                "code-conflict"))
+        markers = conflict_lines(on_disk)
+        conflicts.update((shown, n) for n in markers)
         if on_disk != text and not markers:
             findings.append(_warn(shown, 1, f"{shown} differs from what {contract.path} renders now "
                                   "(edited by hand, or the contract changed since implement)",
                                   f"run skillrunner implement {contract.feature} to update it",
                                   "code-differs"))
+    # Every file skillrunner records, not only this render's: a kept or another writer's file too.
+    conflicts.update(unresolved_conflicts(project=project))
+    for shown, n in sorted(conflicts):
+        findings.append(_err(
+            shown, n, "an unresolved conflict: your edits and the contract's change overlap here",
+            "keep yours, the contract's or both, and delete the <<<<<<< ||||||| ======= >>>>>>> lines; or "
+            f"rerun skillrunner implement {contract.feature} --force to take the contract's side",
+            "code-conflict"))
     for other in writer_keys(project=project, prefix="implement:"):
         if other != f"implement:{skill.name}":
             name = other.removeprefix("implement:")

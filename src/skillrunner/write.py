@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from skillrunner.errors import RenderError, SkillrunnerError, WriteConflictError
 
-__all__ = ["LABELS", "MANIFEST", "STATE_DIR", "MergeResult", "WriteReport", "edited_files", "merge3",
-           "recorded_files", "write_files", "writer_keys"]
+__all__ = ["LABELS", "MANIFEST", "STATE_DIR", "MergeResult", "WriteReport", "conflict_lines", "edited_files",
+           "merge3", "recorded_files", "unresolved_conflicts", "write_files", "writer_keys"]
 
 #: Where skillrunner keeps its own state in a project; generated files never go there.
 STATE_DIR = ".skillrunner"
@@ -194,6 +194,24 @@ def merge3(base: str, ours: str, theirs: str, *, labels: tuple[str, str, str] = 
     return MergeResult("".join(out), conflicts)
 
 
+def conflict_lines(text: str, *, labels: tuple[str, str, str] = LABELS) -> tuple[int, ...]:
+    """The line (1-based) of each unresolved conflict ``merge3`` wrote into ``text`` with ``labels``:
+    each ``<<<<<<<`` line, and a ``|||||||`` or ``>>>>>>>`` line left behind without one."""
+    start, middle, end = f"<<<<<<< {labels[0]}", f"||||||| {labels[1]}", f">>>>>>> {labels[2]}"
+    out: list[int] = []
+    inside = False
+    for n, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        if line == start:
+            out.append(n)
+            inside = True
+        elif line in (middle, end):
+            if not inside:
+                out.append(n)
+            inside = line == middle
+    return tuple(out)
+
+
 # --- the manifest -----------------------------------------------------------------------------------
 
 
@@ -253,10 +271,32 @@ def edited_files(*, project: Path, key: str) -> tuple[str, ...]:
     """Files the writer ``key`` recorded that are still there but differ from what it wrote."""
     out = []
     for rel, sha in recorded_files(project=project, key=key).items():
-        data = _read(project.joinpath(*_check_rel(rel, "recorded file").parts))
+        data = _read_file(project, rel)
         if data is not None and _sha(data) != sha:
             out.append(rel)
     return tuple(out)
+
+
+def unresolved_conflicts(*, project: Path) -> tuple[tuple[str, int], ...]:
+    """``(path, line)`` of every unresolved conflict marker in a file the manifest records (any
+    writer), sorted: what a person or an agent still has to resolve."""
+    out: list[tuple[str, int]] = []
+    for rel in sorted({rel for files in _read_manifest(project).values() for rel in files}):
+        text = _decode(_read_file(project, rel))
+        if text is not None:
+            out += [(rel, n) for n in conflict_lines(text)]
+    return tuple(out)
+
+
+def _read_file(project: Path, rel: str) -> bytes | None:
+    """A recorded file's bytes; None when it is gone, not a file, or leads out of the project."""
+    target = project.joinpath(*_check_rel(rel, "recorded file").parts)
+    try:
+        if not target.is_file() or not _inside(target.resolve(), project.resolve()):
+            return None
+        return target.read_bytes()
+    except OSError:
+        return None
 
 
 # --- planning: what happens to each file ---------------------------------------------------------------
@@ -356,13 +396,15 @@ def _plan_file(rel: str, target: Path, text: str, recorded: str | None, project:
                 mine, taken = _MARKED.subn(lambda m: m["theirs"], mine)
             merged = merge3(base, mine, text, prefer_theirs=force)
             data = merged.text.encode("utf-8")
-            if merged.clean or force:
-                return _Plan(rel, target, "unchanged" if data == old else "merge", old,
-                             None if data == old else data, new, forced=bool(taken or merged.conflicts))
-            lines = tuple(n for n, line in enumerate(merged.text.split("\n"), 1)
-                          if line.startswith("<<<<<<< "))
-            return _Plan(rel, target, "conflict", old, data, new,
-                         f"your edits overlap the new render in {merged.conflicts} place(s)", lines)
+            written = None if data == old else data
+            # Markers written now, or left from an earlier run and not resolved yet: still a conflict.
+            lines = conflict_lines(merged.text)
+            if lines:
+                why = (f"your edits overlap the new render in {merged.conflicts} place(s)" if merged.conflicts
+                       else "the conflict markers of an earlier run are not resolved yet")
+                return _Plan(rel, target, "conflict", old, written, new, why, lines)
+            return _Plan(rel, target, "unchanged" if written is None else "merge", old, written, new,
+                         forced=bool(taken or merged.conflicts))
     return _Plan(rel, target, "refuse", old, new if force else None, new, why)
 
 
@@ -523,15 +565,21 @@ def write_files(
 
     A file already holding its new text is left alone; one still as skillrunner last wrote it
     (per ``.skillrunner/manifest.json``, under the writer ``key``) is overwritten; one edited by
-    hand since gets the new render merged three-way into it when the hunks do not overlap.
-    Overlapping edits, and differing files skillrunner never wrote, raise ``WriteConflictError``
-    listing them all with nothing written, unless ``force``. Every file is staged under
-    ``.skillrunner/`` first and moved into place only when all are; a failure puts back what was
-    moved. ``dry_run`` writes nothing and reports what would happen; ``diff`` fills
-    ``WriteReport.diff`` with unified diffs. ``prune`` deletes files this writer generated before,
-    no longer renders and nobody edited since (edited ones are left, no longer recorded).
-    ``replaces`` names other writers this one takes over (another skill's render of the same
-    backend): their files are pruned the same way, and they leave the manifest.
+    hand since gets the new render merged three-way into it (``merged``). Where the edits and the
+    render overlap, the file gets git-style conflict markers around those hunks (``conflicts``,
+    ``conflict_lines``) and everything else is written as usual; markers an earlier write left
+    and nobody resolved count as conflicts again. With ``force`` the render's side is taken in
+    the overlapping hunks (and in markers left before), every other edit kept (``forced``). The
+    manifest records the render, never the merged text, so the next merge starts from it.
+    A differing file skillrunner has no record of writing (no merge base) raises
+    ``WriteConflictError`` listing every such file, with nothing written, unless ``force``
+    replaces it. Every file is staged under ``.skillrunner/`` first and moved into place only
+    when all are; a failure puts back what was moved. ``dry_run`` writes nothing and reports
+    what would happen; ``diff`` fills ``WriteReport.diff`` with unified diffs. ``prune`` deletes
+    files this writer generated before, no longer renders and nobody edited since (``removed``);
+    edited ones are left in place and no longer recorded (``kept``). ``replaces`` names other
+    writers this one takes over (another skill's render of the same backend): their files are
+    pruned the same way, and they leave the manifest.
     """
     if not key:
         raise RenderError("a writer key is required", hint='e.g. key="implement:backend-builder"')
@@ -561,9 +609,7 @@ def write_files(
                 plans.append(removal)
     refused = sorted(p.rel for p in plans if p.action == "refuse")
     if refused and not force and not dry_run:
-        why = "; ".join(f"{p.rel}: {p.why}" for p in plans if p.action == "refuse")
-        raise WriteConflictError(refused, hint=f"--force replaces them, --dry-run --diff shows the "
-                                               f"changes ({why})")
+        raise WriteConflictError(refused, reasons={p.rel: p.why for p in plans if p.action == "refuse"})
 
     def listed(*actions: _Action) -> tuple[str, ...]:
         return tuple(sorted(p.rel for p in plans if p.action in actions))
