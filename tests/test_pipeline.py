@@ -205,3 +205,79 @@ def test_json_error_before_any_stage_is_still_one_object(tmp_path: Path,
     assert plain.exit_code == 1 and "error: no contract for 'billing'" in plain.stderr
     assert "hint: write specs/api/billing.md" in plain.stderr
     assert CliRunner().invoke(main, ["run", "/sp.nope", "task-crud"]).exit_code == 1
+
+
+def test_day_two_run_lists_merged_deleted_kept_and_conflicts_then_force_resolves(
+        tmp_path: Path, epoch: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillrunner.verify import verify
+
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["run", "backend-builder", "task-crud"]).exit_code == 0
+    app = tmp_path / "backend/app"
+    model, router, comments = app / "models/task.py", app / "routers/task.py", app / "routers/comment.py"
+    title = 'description="Short title")'
+    assert title in model.read_text(encoding="utf-8")
+    model.write_text(model.read_text(encoding="utf-8").replace(title, 'description="My title")'),
+                     encoding="utf-8")
+    router.write_text(router.read_text(encoding="utf-8") + "# my note\n", encoding="utf-8")
+    comments.write_text(comments.read_text(encoding="utf-8") + "# comment note\n", encoding="utf-8")
+    contract = tmp_path / "specs/api/task-crud.md"
+    text = contract.read_text(encoding="utf-8").replace("min_length=1, max_length=255 | Short title",
+                                                        "min_length=1, max_length=300 | Short title")
+    contract.write_text(text[:text.index("## Resource: Comment")], encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["run", "backend-builder", "task-crud", "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    marker = model.read_text(encoding="utf-8").split("\n").index("<<<<<<< yours") + 1
+    assert data["ok"] is False and "conflict(s) to resolve" in data["error"]
+    assert data["merged"] == ["backend/app/routers/task.py"]
+    assert {"backend/app/models/comment.py", "backend/app/schemas/comment.py",
+            "backend/tests/test_comment.py"} == set(data["removed"])
+    assert data["kept"] == ["backend/app/routers/comment.py"]
+    assert data["conflicts"] == ["backend/app/models/task.py"]
+    assert data["conflict_lines"] == [f"backend/app/models/task.py:{marker}"]
+    assert "specs/task-crud/spec.md" in data["updated"] and "# my note" in router.read_text(encoding="utf-8")
+    assert "# comment note" in comments.read_text(encoding="utf-8")
+    assert not (tmp_path / "backend/app/models/comment.py").exists()
+    implement = data["stages"][-1]
+    assert implement["name"] == "implement" and implement["kept"] == data["kept"]
+    assert any(created.startswith("backend/alembic/versions/0002_") for created in implement["created"])
+
+    # unresolved: the next run fails again and names the same line; so does verify
+    again = CliRunner().invoke(main, ["run", "backend-builder", "task-crud"])
+    assert again.exit_code == 1
+    assert f"\nbackend/app/models/task.py:{marker}: conflict: " in again.stdout
+    assert "changed: 0 file(s)\n" in again.stdout
+    findings = verify(project=tmp_path, feature="task-crud", openapi=False).findings
+    conflicts = [(f.path, f.line) for f in findings if f.code == "code-conflict"]
+    assert conflicts == [("backend/app/models/task.py", marker)]
+
+    forced = CliRunner().invoke(main, ["run", "backend-builder", "task-crud", "--force"])
+    assert forced.exit_code == 0, forced.output
+    fixed = model.read_text(encoding="utf-8")
+    assert "<<<<<<<" not in fixed and "max_length=300" in fixed
+    assert "# my note" in router.read_text(encoding="utf-8"), "--force keeps edits that overlap nothing"
+    assert not [f for f in verify(project=tmp_path, feature="task-crud", openapi=False).findings
+                if f.code == "code-conflict"]
+
+
+def test_run_text_lists_what_happened_to_each_file(tmp_path: Path, epoch: None,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    CliRunner().invoke(main, ["run", "backend-builder", "task-crud"])
+    router = tmp_path / "backend/app/routers/comment.py"
+    router.write_text(router.read_text(encoding="utf-8") + "# mine\n", encoding="utf-8")
+    contract = tmp_path / "specs/api/task-crud.md"
+    text = contract.read_text(encoding="utf-8")
+    contract.write_text(text[:text.index("## Resource: Comment")], encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "backend-builder", "task-crud"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert re.search(r"^✓ implement backend/: \d+ created, \d+ updated, 0 merged, 3 deleted, 1 kept, ", out,
+                     re.M)
+    assert "  updated   specs/task-crud/spec.md\n" in out
+    assert "  deleted   backend/app/models/comment.py  (no longer generated, untouched)\n" in out
+    assert ("  kept      backend/app/routers/comment.py  (no longer generated, but edited by you: left in "
+            "place)\n") in out
+    assert "DATA LOSS comments" in out

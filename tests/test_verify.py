@@ -202,6 +202,28 @@ def test_a_conflict_marker_left_in_a_generated_file_fails_verify(tmp_path: Path)
     assert has_errors(report.findings, strict=False)
 
 
+def test_a_conflict_marker_in_any_recorded_file_fails_verify_and_cli_names_file_and_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillrunner.render import implement
+    from skillrunner.write import write_files
+
+    project = _project(tmp_path)
+    implement(project=project, feature="notes")
+    # a file skillrunner records that this render does not produce (another writer's)
+    write_files({"AGENTS.md": "one\ntwo\n"}, project=project, root="", key="init")
+    (project / "AGENTS.md").write_text("one\n||||||| generated before\ntwo\n=======\n2\n>>>>>>> contract\n",
+                                       encoding="utf-8")
+    (project / "notes.md").write_text("<<<<<<< yours\n", encoding="utf-8")  # not recorded: not checked
+    report = verify(project=project, feature="notes", openapi=False)
+    found = [(f.path, f.line) for f in report.findings if f.code == "code-conflict"]
+    assert found == [("AGENTS.md", 2)]
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(main, ["verify", "notes"])
+    assert result.exit_code == 1
+    assert "AGENTS.md:2:1: error: an unresolved conflict: your edits and the contract's change overlap here" \
+        in result.stdout
+
+
 def test_missing_artifacts_and_broken_contract(tmp_path: Path) -> None:
     (tmp_path / "specs/api").mkdir(parents=True)
     (tmp_path / "specs/api/notes.md").write_text(CONTRACT, encoding="utf-8")

@@ -165,7 +165,8 @@ def test_force_takes_the_contracts_side_of_markers_left_before_and_keeps_other_e
     (tmp_path / "backend/a.py").write_text(marked.replace("f\n", "f mine\n"))
     report = _write(tmp_path, {"a.py": MAIN.replace("b\n", "b new\n")}, force=True)
     assert report.forced == ("backend/a.py",) and report.conflicts == ()
-    assert (tmp_path / "backend/a.py").read_text() == MAIN.replace("b\n", "b new\n").replace("f\n", "f mine\n")
+    expected = MAIN.replace("b\n", "b new\n").replace("f\n", "f mine\n")
+    assert (tmp_path / "backend/a.py").read_text() == expected
 
 
 def test_conflict_lines_finds_every_hunk_and_markers_left_half_resolved() -> None:

@@ -487,7 +487,7 @@ def _print_run(result: Any, as_json: bool) -> None:
 
 def _run_stage(command: str, feature: str, as_json: bool, prompt_text: str, prompt_file: Any,
                surface: str, model: str, **options: Any) -> None:
-    from skillrunner.pipeline import run
+    from skillrunner.pipeline import WRITE_KINDS, run
 
     try:
         project = _project(announce=True)
@@ -500,8 +500,8 @@ def _run_stage(command: str, feature: str, as_json: bool, prompt_text: str, prom
             raise
         # --json promises one object on stdout, failures before the first stage included.
         click.echo(json.dumps({"feature": feature, "skill": command, "ok": False, "error": str(exc),
-                               "stages": [], "files": [], "changed": [], "backend": None, "records": [],
-                               "notes": []}, indent=2, ensure_ascii=False))
+                               "stages": [], "files": [], "changed": [], **{kind: [] for kind in WRITE_KINDS},
+                               "backend": None, "records": [], "notes": []}, indent=2, ensure_ascii=False))
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
     _print_run(result, as_json)
@@ -602,8 +602,9 @@ def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, a
 @click.option("--force", is_flag=True, help="Regenerate hand-edited artifacts; in the backend, take the "
                                             "contract's side where your edits overlap it (the rest stay).")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print one object: {"feature", "skill", "stages", "files", "backend": {"root", "app"}, '
-                   '"records"}.')
+              help='Print one object: {"feature", "skill", "ok", "error", "stages", "files", "changed", '
+                   '"created", "updated", "merged", "removed", "kept", "conflicts", "conflict_lines", '
+                   '"backend": {"root", "app"}, "records", "notes"}; paths relative to the project.')
 @_prompt_options
 @_handle_errors
 def run_cmd(command: str, feature: str, skill: str | None, with_tests: bool, record_adrs: bool,
