@@ -668,6 +668,23 @@ def test_a_switch_that_would_strand_your_edits_is_refused_then_forced(tmp_path: 
     assert "backend/app/routers/comment.py" in forced.removed
 
 
+def test_implement_with_another_skill_previews_then_moves_the_backend(
+        tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _example_project(tmp_path)
+    monkeypatch.chdir(project)
+    cli("implement", "task-crud", "--skill", "backend-builder")
+    before = _backend_tree(project)
+    dry = cli("implement", "task-crud", "--skill", "backend-engineer", "--dry-run")
+    assert "  would move the backend from backend-builder's layout: its files you did not edit would be " \
+           "deleted" in dry.stdout
+    assert "  deleted   backend/app/routers/task.py  (no longer generated, untouched)" in dry.stdout
+    assert _backend_tree(project) == before
+    data = json.loads(cli("implement", "task-crud", "--skill", "backend-engineer", "--json").stdout)
+    assert data["ok"] is True and data["switched_from"] == ["backend-builder"]
+    assert "backend/app/routers/task.py" in data["removed"] and data["kept"] == []
+    assert not (project / "backend/app/routers/task.py").exists()
+
+
 @pytest.mark.slow
 def test_after_a_switch_the_generated_suite_passes(tmp_path: Path) -> None:
     import subprocess

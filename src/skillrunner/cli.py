@@ -63,6 +63,10 @@ def main() -> None:
     Check the skill pack and a contract:
       skillrunner validate            every skill found here
       skillrunner contract check      every contract in specs/api/
+    Every command works on the project holding the current folder: the nearest folder at
+    or above it with specs/, .skillrunner/ or .git. Commands that write take turns through
+    .skillrunner/lock: a second one waits (SKILLRUNNER_LOCK_TIMEOUT seconds, default 10),
+    then says which process holds it. Exit codes: 0 done, 1 findings or a failure, 2 usage.
     """
 
 
@@ -303,9 +307,13 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
     the change touch the same lines, the file gets git-style conflict markers (yours / the
     contract's) and the command exits 1 naming each file:line: resolve them like any merge
     (verify fails while one remains), or rerun with --force to take the contract's side
-    there. Generated files no longer rendered are deleted, or kept when you edited them.
+    there. Generated files no longer rendered are deleted, or kept when you edited them;
+    another --skill moves the backend to its layout the same way (when you edited files of
+    the old layout it stops and names them; --force switches and keeps them). A differing
+    file skillrunner never wrote stops the write, nothing written (--force replaces it).
     A contract change that changes the database adds an Alembic revision (its data loss,
     if any, is listed). Then the tasks whose files exist are ticked and a PHR is recorded.
+    The summary (and --json) lists every file created, updated, merged, deleted and kept.
       skillrunner implement task-crud
       skillrunner implement task-crud --dry-run --diff      preview, write nothing
       skillrunner implement task-crud --skill backend-engineer --with-tests
@@ -358,7 +366,7 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
         for note in notes:
             click.echo(f"note: {note}")
         click.echo(_write_summary(result, dry_run=dry_run, root=root))
-        for line in _write_lines(result, force=force):
+        for line in _write_lines(result, force=force, dry_run=dry_run):
             click.echo(line)
         if result.diff:
             click.echo(result.diff, nl=False)
@@ -420,9 +428,10 @@ def _file_lines(*, created: Sequence[str] = (), updated: Sequence[str] = (), mer
     return out
 
 
-def _write_lines(result: Any, *, force: bool) -> list[str]:
+def _write_lines(result: Any, *, force: bool, dry_run: bool = False) -> list[str]:
     """One line a file that changes, each conflict, and the migration with its data loss."""
-    out = [f"  moved the backend from {old}'s layout: its files you did not edit are deleted"
+    moved, deleted = ("would move", "would be deleted") if dry_run else ("moved", "are deleted")
+    out = [f"  {moved} the backend from {old}'s layout: its files you did not edit {deleted}"
            for old in result.switched_from]
     out += _file_lines(created=result.created, updated=result.updated, merged=result.merged,
                        removed=result.removed, kept=result.kept, conflict_lines=result.conflict_lines,
@@ -616,6 +625,10 @@ def run_cmd(command: str, feature: str, skill: str | None, with_tests: bool, rec
     SKILL is /sp.<skill> or <skill>; /sp.specify, /sp.plan, /sp.tasks, /sp.implement,
     /sp.phr and /sp.adr run one step. Stops at the first failure with what to fix.
     Without specs/api/task-crud.md, `task-crud` starts from the packaged example contract.
+    Rerun it after changing the contract: your edits of the backend are merged in, and
+    where they overlap the change the file gets conflict markers and the run exits 1
+    naming each file:line (see `skillrunner implement --help`). The summary lists every
+    file created, updated, merged, deleted and kept.
       skillrunner run /sp.backend-engineer task-crud
       skillrunner run backend-builder task-crud --with-tests --json
       echo "Add comments to tasks" | skillrunner run /sp.phr task-crud --prompt-file -
@@ -635,7 +648,8 @@ def verify_cmd(feature: str, skill: str | None, fmt: str) -> None:
 
     \b
     Names every mismatch: a field the contract has and the app lacks, an endpoint the app
-    serves that no contract names, a ticked task whose file is missing, a stale plan...
+    serves that no contract names, a ticked task whose file is missing, a stale plan, a
+    conflict marker left in any generated file, files of another skill's layout...
       skillrunner verify task-crud
       skillrunner verify task-crud --format github
     """
