@@ -140,11 +140,7 @@ def _fill(f: Field) -> str | None:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         return f"datetime.fromisoformat({_q(moment.isoformat())})"
-    if kind == "list":
-        return _q(list(value) if isinstance(value, tuple) else value)
-    if kind in ("decimal", "date", "uuid", "number"):
-        return _Builder.value_code(None, f, value)  # type: ignore[arg-type]
-    return _q(value)
+    return _Builder.value_code(f, value)
 
 
 def schema_of(contract: Contract, conventions: Conventions) -> tuple[Table, ...]:

@@ -293,7 +293,8 @@ class _Builder:
             bad_query=_bad_query(kind, length),
         )
 
-    def value_code(self, f: Field, value: Any) -> str:
+    @staticmethod
+    def value_code(f: Field, value: Any) -> str:
         """A Python expression for a contract value (a default or a bulk_update value) of ``f``."""
         kind = f.type.kind
         if value is None:
