@@ -27,8 +27,6 @@ from skillrunner.contract import (
     Operation,
     Parent,
     Resource,
-    _pattern_problem,
-    _read_type,
     check_contract,
     check_contract_files,
     contract_summary,
@@ -37,6 +35,8 @@ from skillrunner.contract import (
     load_contract,
     parse_contract,
 )
+from skillrunner.contract.parse import _read_type
+from skillrunner.contract.values import _pattern_problem
 from skillrunner.errors import ContractError, SkillrunnerError, UsageError
 from skillrunner.findings import Finding, format_findings
 from skillrunner.markdown import parse_blocks, parse_markdown

@@ -16,7 +16,8 @@ from typing import Any
 import jwt
 import pytest
 
-from skillrunner.contract import _RESERVED_RESOURCES, Contract, load_contract, parse_contract
+from skillrunner.contract import Contract, load_contract, parse_contract
+from skillrunner.contract.model import _RESERVED_RESOURCES
 from skillrunner.conventions import Conventions, load_conventions
 from skillrunner.frontmatter import parse_document
 from skillrunner.markdown import parse_markdown
