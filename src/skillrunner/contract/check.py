@@ -549,7 +549,7 @@ class _Checker:
                 word = name.replace("_", "-")
                 if segments[-1] == "{id}" and len(segments) > 1 and not segments[-2].startswith("{"):
                     word = segments[-2]
-                    segments = segments[:-2] + ["{id}"]
+                    segments = [*segments[:-2], "{id}"]
                 else:
                     segments = segments[:-1]
                 self.emit(at, "an action's path ends with a word naming it, not a parameter",
