@@ -39,6 +39,7 @@ FILE_KINDS: dict[str, str] = {
     "requirements": "pinned-range dependencies of the generated backend",
     "pyproject": "ruff, mypy and pytest settings of the generated backend",
     "readme": "how to run the generated backend",
+    "action_schemas": "optional: the `## Schema` bodies of the contract's actions (pydantic models)",
 }
 #: Kinds rendered once per resource; their paths contain ``{name}`` (snake) or ``{plural}``, except
 #: ``model``, whose path may name one module for every table (``models.py``; ``users_model`` may share it).
@@ -48,6 +49,7 @@ PER_RESOURCE_KINDS: dict[str, str] = {
     "router": "the FastAPI router",
     "service": "the service functions (only with service_layer: true)",
     "test": "the generated pytest module",
+    "actions": "optional, yours: the action functions, created once as stubs and never overwritten",
 }
 
 
@@ -112,7 +114,7 @@ def load_conventions(skill_dir: Path) -> Conventions:
     if bad:
         raise _fail(path, f"unknown file kind(s) in layout: {', '.join(bad)}",
                     f"the kinds are {', '.join(sorted(known))}")
-    needed = set(known) - {"service", "users_service", "dependencies"}
+    needed = set(known) - {"service", "users_service", "dependencies", "actions", "action_schemas"}
     if data["service_layer"]:
         needed |= {"service", "users_service"}
     absent = sorted(needed - set(layout))

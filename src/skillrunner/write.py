@@ -560,6 +560,7 @@ def write_files(
     diff: bool = False,
     prune: bool = False,
     replaces: Sequence[str] = (),
+    owned: Mapping[str, str] | None = None,
 ) -> WriteReport:
     """Write ``files`` (POSIX paths relative to ``project/root`` -> text) safely, all or nothing.
 
@@ -579,7 +580,9 @@ def write_files(
     files this writer generated before, no longer renders and nobody edited since (``removed``);
     edited ones are left in place and no longer recorded (``kept``). ``replaces`` names other
     writers this one takes over (another skill's render of the same backend): their files are
-    pruned the same way, and they leave the manifest.
+    pruned the same way, and they leave the manifest. ``owned`` files (same form as ``files``)
+    are the user's: each is written as given, created or replaced, with the others and all or
+    nothing, but never recorded, merged or pruned.
     """
     if not key:
         raise RenderError("a writer key is required", hint='e.g. key="implement:backend-builder"')
@@ -599,6 +602,14 @@ def write_files(
             raise RenderError(f"cannot write {rel}: it is both a file and a folder of other files", path=rel,
                               hint="a template produced clashing paths")
         plans.append(_plan_file(rel, target, files[name], owner.get(rel, ("", None))[1], project, force))
+    for name, text in sorted((owned or {}).items()):
+        rel, target = _target(project, real_project, real_root, root_pure, name)
+        if name in files or name in folders:
+            raise RenderError(f"cannot write {rel}: it is both yours and generated", path=rel,
+                              hint="give the action modules their own path in conventions.yaml")
+        old, new = _read(target), text.encode("utf-8")
+        action: _Action = "unchanged" if old == new else "create" if old is None else "update"
+        plans.append(_Plan(rel, target, action, old, None if old == new else new, None))
     rendered = {p.rel for p in plans}
     pruned = {rel: sha for k in ([key] if prune else []) + list(replaces)
               for rel, sha in writers.get(k, {}).items()}

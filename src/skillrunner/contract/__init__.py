@@ -29,6 +29,7 @@ from skillrunner.contract.model import (
     Operation,
     Parent,
     Resource,
+    Schema,
     _format_value,
 )
 from skillrunner.contract.parse import (
@@ -56,6 +57,7 @@ __all__ = [
     "Operation",
     "Parent",
     "Resource",
+    "Schema",
     "check_contract",
     "check_contract_files",
     "contract_summary",

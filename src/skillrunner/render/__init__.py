@@ -13,6 +13,7 @@ from typing import Any
 from skillrunner.contract import Contract, find_contract, load_contract
 from skillrunner.conventions import Conventions
 from skillrunner.errors import RenderError
+from skillrunner.render.actions import action_modules
 from skillrunner.render.history import (
     History,
     RecordedRevision,
@@ -50,6 +51,7 @@ from skillrunner.write import edited_files, write_files, writer_keys
 __all__ = ["LINE_LENGTH", "WriteResult", "implement", "latest_revision", "render_backend", "tidy_python"]
 
 _TEMPLATE_DIR = "backend"
+_PER_RESOURCE = ("model", "schema", "router", "service", "test", "actions")
 
 
 # --- rendering --------------------------------------------------------------------------------------------
@@ -87,13 +89,13 @@ def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
     builder = _Builder(contract, conv)
     resources = [builder.resource_view(r) for r in contract.ordered_resources()]
     once = {kind: conv.module(kind) for kind in conv.layout
-            if kind not in ("model", "schema", "router", "service", "test")
-            and conv.layout[kind].endswith(".py")}
+            if kind not in _PER_RESOURCE and conv.layout[kind].endswith(".py")}
     builtin = contract.auth == "builtin"
     users_test_path = conv.path("test", name="user", plural="users")
-    paths = [conv.path(k) for k in conv.layout if k not in ("model", "schema", "router", "service", "test")]
+    paths = [conv.path(k) for k in conv.layout if k not in _PER_RESOURCE]
     paths += [conv.path(k, name=r.snake, plural=r.table) for r in contract.resources
-              for k in ("model", "schema", "router", "service", "test") if k in conv.layout]
+              for k in _PER_RESOURCE if k in conv.layout]
+    actions = contract.actions()
     return {
         "first_party": sorted(_top_level(p for p in paths if not p.startswith(_dir(conv, "alembic_env")))),
         "alembic_dir": _dir(conv, "alembic_env"),
@@ -111,6 +113,10 @@ def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
         "service_layer": conv.service_layer,
         "modules": once,
         "resources": resources,
+        "schemas": [builder.schema_view(s) for s in contract.schemas],
+        "has_actions": bool(actions),
+        "page_actions": any((ep.body or "").startswith("Page[") for _, ep in actions),
+        "only": None,
         "users_test_path": users_test_path,
         "wrap": _wrap_literal,
         "call": _call,
@@ -199,6 +205,7 @@ class _Rendered:
     files: dict[str, str]
     revision: Revision | None  # added by this render: the schema changed
     history: History  # what to record once the files are written
+    stubs: dict[str, str] = dataclasses.field(default_factory=dict)  # the user's action modules, as new
 
 
 def _migrations(contract: Contract, conv: Conventions, project: Path | None,
@@ -265,6 +272,13 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
     ctx = _context(contract, conv)
     builtin = contract.auth == "builtin"
     files: dict[str, str] = {}
+    for kind, what in (("actions", contract.actions()), ("action_schemas", contract.schemas)):
+        if what and kind not in conv.layout:
+            what_ = "actions" if kind == "actions" else "schemas"
+            raise RenderError(f"{contract.path} declares {what_}, and this skill's conventions name no "
+                              f"place for {kind}",
+                              path=conv.source or None,
+                              hint=f"add `{kind}: <path>` to the skill's layout (see docs/conventions.md)")
     once = ["main", "config", "database", "errors", "common", "conftest", "alembic_ini", "alembic_env",
             "alembic_script", "requirements", "pyproject", "readme"]
     if contract.auth != "none":
@@ -308,8 +322,12 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
         files[tables] = _merge_modules(_tables_docstring(contract), parts, conv.module("model"))
     if builtin:
         files[ctx["users_test_path"]] = _render("test_users.py.j2", ctx, project)
+    if contract.schemas:
+        files[conv.path("action_schemas")] = _render("action_schemas.py.j2", ctx, project)
+    stubs = {res.actions_path: _render("actions.py.j2", {**ctx, "res": res}, project)
+             for res in ctx["resources"] if res.actions_path}
     skip = {str(PurePosixPath(conv.path(k)).parent) for k in ("alembic_env", "migration")}
-    for init in _packages(files, skip):
+    for init in _packages([*files, *stubs], skip):
         files.setdefault(init, "")
     first_party = frozenset(ctx["first_party"])
     out: dict[str, str] = {}
@@ -326,7 +344,8 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
         if path in out:
             raise RenderError(f"two files would be written to {path}",
                               hint="keep the migrations folder for revisions only")
-    return _Rendered(dict(sorted({**out, **migrations}.items())), revision, history)
+    stubs = {path: tidy_python(text, first_party) for path, text in sorted(stubs.items())}
+    return _Rendered(dict(sorted({**out, **migrations}.items())), revision, history, stubs)
 
 
 # --- implement: render and write ----------------------------------------------------------------------
@@ -353,6 +372,8 @@ class WriteResult:
     revision: str = ""  # the migration this render added (path relative to the project), if any
     changes: tuple[str, ...] = ()  # what that revision changes in the database
     losses: tuple[str, ...] = ()  # the data it loses: one sentence a change that drops something
+    stubs: tuple[str, ...] = ()  # "path: name" of each action stub written into the user's modules
+    orphaned: tuple[str, ...] = ()  # "path:line: name": functions of actions the contract no longer has
 
 
 def _switched_from(project: Path, key: str, *, force: bool) -> tuple[str, ...]:
@@ -389,8 +410,12 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
     files = rendered.files
     key = f"implement:{choice.name}"
     others = _switched_from(project, key, force=force)
+    modules = {r.name: conv.path("actions", name=r.snake, plural=r.table) for r in contract.resources
+               if "actions" in conv.layout}
+    actions = action_modules(rendered.stubs, contract=contract, root=project / conv.root, project=project,
+                             modules=modules)
     report = write_files(files, project=project, root=conv.root, key=key, force=force, dry_run=dry_run,
-                         diff=diff, prune=True, replaces=others)
+                         diff=diff, prune=True, replaces=others, owned=actions.files)
     if not dry_run:
         history = dataclasses.replace(rendered.history, skill=choice.name)
         save_history(project, contract.feature, history, source.read_text(encoding="utf-8"))
@@ -406,4 +431,5 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
         if revision else "",
         changes=tuple(c.summary for c in revision.changes) if revision else (),
         losses=revision.losses if revision else (),
+        stubs=actions.added, orphaned=actions.orphaned,
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from skillrunner.contract import Contract, Endpoint, Field, Resource
+from skillrunner.contract import Contract, Endpoint, Field, Resource, Schema
 from skillrunner.conventions import Conventions
 from skillrunner.render.python import _call, _db_name, _lines, _pascal, _q, _wrap_literal
 from skillrunner.render.samples import _SAMPLES, _bad_query, _invalid_samples, _sample
@@ -77,6 +77,25 @@ class EndpointView:
     stats_values: tuple[str, ...] = ()
     assignments: tuple[tuple[str, str, Any], ...] = ()  # (field, Python literal, JSON value)
     line: int = 0
+    action: str = ""  # action: the user's function
+    member: bool = False  # action: it acts on one row (its path has the row's id)
+    body: str | None = None  # action: the schema of its body
+    result: str = ""  # action: row | rows | page | schema | none (what the success body holds)
+    model: str = ""  # action: the response model of one item (TaskPublic, Report)
+    returns: str = ""  # action: the response model (TaskPublic, list[TaskPublic], Page[Report])
+    raw: str = ""  # action: what the user's function returns (Task, list[Task], Page[TaskPublic], Report)
+    sample: Any = None  # action: a body it accepts (JSON)
+    invalid: tuple[tuple[str, Any], ...] = ()  # action: (id, body) pairs it must refuse with 422
+
+
+@dataclass(frozen=True)
+class SchemaView:
+    """A ``## Schema``: a pydantic model an action takes or answers."""
+
+    name: str
+    description: str
+    fields: tuple[FieldView, ...]
+    args: dict[str, tuple[str, ...]]  # field -> its Field(...) arguments (no database ones)
 
 
 @dataclass(frozen=True)
@@ -126,6 +145,10 @@ class ResourceView:
     service_ref: str = ""  # the name the router calls it by
     private: bool = False  # it or an ancestor has an owner: other users' rows are out of reach
     missing_id: Any = None  # an id (JSON) no row ever has
+    actions_import: str = ""  # how the generated code imports the user's action module
+    actions_ref: str = ""  # the name it calls it by
+    actions_path: str = ""  # the action module, relative to the backend root
+    member_actions: bool = False  # an action loads one row
 
     def op(self, kind: str) -> EndpointView | None:
         """The first endpoint of ``kind``, or None."""
@@ -432,6 +455,16 @@ class _Builder:
         if self.contract.auth != "none":
             codes.add(401)
         nested = res.parent is not None
+        if kind == "action":
+            codes.add(501)
+            if ep.operation.body or ep.path_params or (ep.body or "").startswith("Page["):
+                codes.add(422)
+            if ep.member or nested:
+                codes.add(404)
+                if self.conv.not_owned_status == 403 and self.has_owner_above(res):
+                    codes.add(403)
+            codes.discard(ep.status)
+            return tuple(sorted(c for c in codes if c >= 400))
         if kind in ("get", "update", "delete") or nested:
             codes.add(404)
             if self.conv.not_owned_status == 403 and self.has_owner_above(res):
@@ -469,7 +502,9 @@ class _Builder:
             path = ep.path.replace("{id}", "{" + id_param + "}")
             last = ep.path.rstrip("/").split("/")[-1]
             word = last.replace("-", "_") if re.fullmatch(r"[a-z][a-z0-9_-]*", last) else kind
-            if kind in ("create", "get", "update", "delete"):
+            if kind == "action":
+                function = unique(f"{op.name}_{res.snake if ep.member else res.table}")
+            elif kind in ("create", "get", "update", "delete"):
                 function = unique(f"{kind}_{res.snake}")
             elif kind == "list":
                 function = unique(f"list_{res.table}")
@@ -496,10 +531,49 @@ class _Builder:
                 search_fields=op.fields if kind == "search" else (), stats_field=stats_field,
                 stats_model=f"{res.name}{_pascal(op.fields[0])}Stats" if kind == "stats" else "",
                 stats_values=stats_values, assignments=tuple(assignments), line=ep.line,
+                **(self.action_fields(ep) if kind == "action" else {}),
             ))
         # Static segments before parameters, so /search is never read as an id.
         return sorted(out, key=lambda e: [(1, "") if part.startswith("{") else (0, part)
                                           for part in e.path.split("/")])
+
+    # -- actions and schemas ----------------------------------------------------------------------------
+
+    def action_fields(self, ep: Endpoint) -> dict[str, Any]:
+        """What an action's route, call and tests need: its body, and what its function returns."""
+        op = ep.operation
+        match = re.fullmatch(r"(?:(Page|list)\[(.+)\]|(.+))", ep.body or "")
+        wrapper, name = None, ""
+        if match and ep.body:
+            wrapper, name = match.group(1), match.group(2) or match.group(3)
+        stored = name in self.by_name
+        model = f"{name}Public" if stored else name
+        result, returns, raw = "none", "", "None"
+        if wrapper == "Page":
+            result, returns, raw = "page", f"Page[{model}]", f"Page[{model}]"
+        elif wrapper == "list":
+            result, returns, raw = "rows", f"list[{model}]", f"Sequence[{name}]"
+        elif name:
+            result, returns, raw = ("row" if stored else "schema"), model, name
+        fields: dict[str, Any] = {"action": op.name, "member": ep.member, "body": op.body, "result": result,
+                                  "model": model, "returns": returns, "raw": raw}
+        schema = self.contract.schema(op.body) if op.body else None
+        if schema is not None:
+            sample = {f.name: _sample(f, 1) for f in schema.fields if f.required}
+            invalid = [("unknown-key", {**sample, "not_a_field": 1})]
+            invalid += [(f"{f.name}-missing", {k: v for k, v in sample.items() if k != f.name})
+                        for f in schema.fields if f.required]
+            invalid += [(f"{f.name}-{why}".replace(" ", "-"), {**sample, f.name: value})
+                        for f in schema.fields for why, value in _invalid_samples(f)]
+            fields |= {"sample": sample, "invalid": tuple(invalid)}
+        return fields
+
+    def schema_view(self, schema: Schema) -> SchemaView:
+        stand_in = Resource(name=schema.name, table="", fields=schema.fields)
+        fields = tuple(self.field_view(stand_in, f) for f in schema.fields)
+        database = ("sa_type=", "nullable=", "foreign_key=")
+        args = {f.name: tuple(a for a in f.args if not a.startswith(database)) for f in fields}
+        return SchemaView(name=schema.name, description=schema.description, fields=fields, args=args)
 
     # -- resources ------------------------------------------------------------------------------------
 
@@ -584,6 +658,13 @@ class _Builder:
             package, _, leaf = modules["service"].rpartition(".")
             service_import = f"from {package} import {leaf} as service" if package else f"import {leaf}"
             service_ref = "service" if package else leaf
+        actions_import = actions_ref = actions_path = ""
+        if any(ep.operation.kind == "action" for ep in res.endpoints) and "actions" in conv.layout:
+            actions_path = conv.path("actions", name=res.snake, plural=res.table)
+            package, _, leaf = conv.module("actions", name=res.snake, plural=res.table).rpartition(".")
+            actions_ref = f"{res.snake}_actions"
+            actions_import = (f"from {package} import {leaf} as {actions_ref}" if package
+                              else f"import {leaf} as {actions_ref}")
         view = ResourceView(
             service_import=service_import, service_ref=service_ref, name=res.name, snake=res.snake,
             table=res.table, plural_title=res.table.replace("_", " "),
@@ -603,6 +684,8 @@ class _Builder:
             create_required=tuple(f.name for f in res.fields if f.required), search_probe=probe,
             nested_children=children, private=self.has_owner_above(res),
             missing_id="00000000-0000-4000-8000-0000deadbeef" if res.id_type == "uuid" else 2**31 - 1,
+            actions_import=actions_import, actions_ref=actions_ref, actions_path=actions_path,
+            member_actions=any(ep.operation.kind == "action" and ep.member for ep in res.endpoints),
         )
         self.views[res.name] = view
         return view
