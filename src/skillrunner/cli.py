@@ -294,7 +294,8 @@ def _shown(path: Path | str, project: Path) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help='Print one object: {"ok", "root", "app", "created", "updated", "merged", "removed", '
                    '"kept", "unchanged", "conflicts", "conflict_lines", "forced", "refused", '
-                   '"switched_from", "revision", "changes", "losses", "diff", "ticked", "tests", "record"}; '
+                   '"switched_from", "revision", "changes", "losses", "diff", "stubs", "orphaned", "ticked", '
+                   '"tests", "record"}; '
                    'paths relative to the project.')
 @_handle_errors
 def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, show_diff: bool,
@@ -359,6 +360,7 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
             "app": result.app, **{kind: list(getattr(result, kind)) for kind in _JSON_FILE_KINDS},
             "switched_from": list(result.switched_from), "revision": result.revision or None,
             "changes": list(result.changes), "losses": list(result.losses), "diff": result.diff,
+            "stubs": list(result.stubs), "orphaned": list(result.orphaned),
             "ticked": list(done.ticked) if done else [], "record": done.record.path if done else None,
             "tests": None if tests is None else {"passed": tests.passed, "summary": tests.summary},
             "notes": notes}, indent=2, ensure_ascii=False))
@@ -439,6 +441,9 @@ def _write_lines(result: Any, *, force: bool, dry_run: bool = False) -> list[str
     if result.revision:
         out.append(f"migration {result.revision}: {'; '.join(result.changes)}")
         out += [f"  DATA LOSS {loss}" for loss in result.losses]
+    out += [f"  stub      {stub} (yours to write: it answers 501 until you do)" for stub in result.stubs]
+    out += [f"  warning   {where} is no action of the contract: nothing calls it (delete it, or name a "
+            "helper _like_this)" for where in result.orphaned]
     return out
 
 

@@ -399,6 +399,9 @@ def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageRe
     if written.revision:
         notes.append(f"migration {written.revision}: {'; '.join(written.changes)}")
         notes += [f"DATA LOSS {loss}" for loss in written.losses]
+    notes += [f"stub {stub}: yours to write (it answers 501 until you do)" for stub in written.stubs]
+    notes += [f"{where} is no action of the contract: nothing calls it (delete it, or name a helper "
+              "_like_this)" for where in written.orphaned]
     ok = True
     if written.conflict_lines:
         ok = False

@@ -607,9 +607,9 @@ def write_files(
         if name in files or name in folders:
             raise RenderError(f"cannot write {rel}: it is both yours and generated", path=rel,
                               hint="give the action modules their own path in conventions.yaml")
-        old, new = _read(target), text.encode("utf-8")
-        action: _Action = "unchanged" if old == new else "create" if old is None else "update"
-        plans.append(_Plan(rel, target, action, old, None if old == new else new, None))
+        before, new = _read(target), text.encode("utf-8")
+        action: _Action = "unchanged" if before == new else "create" if before is None else "update"
+        plans.append(_Plan(rel, target, action, before, None if before == new else new, None))
     rendered = {p.rel for p in plans}
     pruned = {rel: sha for k in ([key] if prune else []) + list(replaces)
               for rel, sha in writers.get(k, {}).items()}

@@ -373,7 +373,7 @@ class WriteResult:
     changes: tuple[str, ...] = ()  # what that revision changes in the database
     losses: tuple[str, ...] = ()  # the data it loses: one sentence a change that drops something
     stubs: tuple[str, ...] = ()  # "path: name" of each action stub written into the user's modules
-    orphaned: tuple[str, ...] = ()  # "path:line: name": functions of actions the contract no longer has
+    orphaned: tuple[str, ...] = ()  # "path:line: name": public functions of an action module no action names
 
 
 def _switched_from(project: Path, key: str, *, force: bool) -> tuple[str, ...]:

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from skillrunner.contract import Contract, parse_contract
+from skillrunner.contract import Contract
 from skillrunner.errors import RenderError
-from skillrunner.render.history import feature_state_dir
 
-__all__ = ["ActionModules", "action_modules"]
+__all__ = ["ActionModules", "action_modules", "stray_functions"]
 
 
 @dataclass(frozen=True)
@@ -88,25 +87,23 @@ def _append(path: str, text: str, stub_text: str) -> tuple[str, list[str]]:
     return (f"{body}\n\n\n{appended}\n" if body else f"{appended}\n"), [name for name, _ in missing]
 
 
-def _previous_actions(project: Path, feature: str) -> dict[str, set[str]]:
-    """The action names of the contract the last render used, by resource."""
-    saved = feature_state_dir(project, feature) / "contract.md"
+def stray_functions(path: Path, actions: set[str]) -> list[tuple[str, int]]:
+    """(name, line) of the public functions of the action module at ``path`` that are not among
+    ``actions``: an action the contract dropped, or a helper not named ``_like_this``."""
     try:
-        contract, _ = parse_contract(saved.read_bytes(), saved.as_posix())
-    except OSError:
-        return {}
-    out: dict[str, set[str]] = {}
-    for res, ep in contract.actions() if contract is not None else ():
-        out.setdefault(res.name, set()).add(ep.operation.name)
-    return out
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return []
+    return [(name, node.lineno) for name, node in _functions(tree).items()
+            if not name.startswith("_") and name not in actions]
 
 
 def action_modules(stubs: Mapping[str, str], *, contract: Contract, root: Path, project: Path,
                    modules: Mapping[str, str]) -> ActionModules:
     """The action modules to write. ``stubs``: path -> the module as first written (every action);
     ``modules``: resource name -> its module's path. A module that exists gets only the stubs it
-    lacks, at its end; nothing in it changes. Functions of actions the contract no longer declares
-    are reported, never removed."""
+    lacks, at its end; nothing in it changes. Public functions that are no action of the contract
+    (an action it dropped) are reported, never removed."""
     files: dict[str, str] = {}
     added: list[str] = []
     orphaned: list[str] = []
@@ -128,19 +125,9 @@ def action_modules(stubs: Mapping[str, str], *, contract: Contract, root: Path, 
         if names:
             files[path] = new
             added += [f"{shown(path)}: {name}" for name in names]
-    previous = _previous_actions(project, contract.feature)
     current = {res.name: {ep.operation.name for ep in res.endpoints if ep.operation.kind == "action"}
                for res in contract.resources}
-    for res_name, declared in sorted(previous.items()):
-        dropped = declared - current.get(res_name, set())
-        module = modules.get(res_name)
-        if not dropped or module is None:
-            continue
-        path = module
-        try:
-            tree = ast.parse((root / path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, SyntaxError):
-            continue
-        orphaned += [f"{shown(path)}:{node.lineno}: {name}" for name, node in _functions(tree).items()
-                     if name in dropped]
+    for res_name, module in sorted(modules.items()):
+        orphaned += [f"{shown(module)}:{line}: {name}"
+                     for name, line in stray_functions(root / module, current.get(res_name, set()))]
     return ActionModules(files, tuple(added), tuple(orphaned))
