@@ -73,6 +73,8 @@ def file_map(contract: Contract, conv: Conventions, *,
     root = PurePosixPath(conv.root)
     known = _layout_kinds(contract, conv)
     present = set(render_backend(contract, conv, project=project))
+    present |= {conv.path("actions", name=r.snake, plural=r.table) for r, _ in contract.actions()
+                if "actions" in conv.layout}
     out = []
     # A module several kinds share (every table in one models.py) is listed once per kind and resource.
     for p, res, kind in dict.fromkeys(k for k in known if k[0] in present):
@@ -342,12 +344,27 @@ def _test_plan(contract: Contract, files: tuple[PlannedFile, ...]) -> list[str]:
     return out
 
 
+def _action_receives(res: Resource, ep: Endpoint, contract: Contract) -> str:
+    """What an action's function is given, in words."""
+    parts = ["the session"] + (["the caller's id"] if contract.auth != "none" else [])
+    if ep.member:
+        parts.append(f"the caller's {res.name}, loaded (a caller who cannot reach it is refused first)")
+    elif res.parent:
+        parts.append(f"the id of the caller's {res.parent.resource}")
+    if (ep.body or "").startswith("Page["):
+        parts.append("page and page_size")
+    if ep.operation.body:
+        parts.append(f"the body as {ep.operation.body} (422 before it runs)")
+    return ", ".join(parts)
+
+
 def build_plan(*, contract: Contract, skill: SkillChoice, project: Path | None = None,
                adrs: dict[str, DecisionRecord] | None = None) -> tuple[str, tuple[Decision, ...]]:
     """The text of ``plan.md`` (sealed) and its decisions; ``adrs`` maps decision keys to their ADR."""
     conv = skill.conventions
     files = file_map(contract, conv, project=project)
     taken = decisions(contract, conv, skill=skill.name)
+    root = PurePosixPath(conv.root)
     feature = contract.feature
     context = {
         "contract": contract,
@@ -371,6 +388,9 @@ def build_plan(*, contract: Contract, skill: SkillChoice, project: Path | None =
         "builtin": contract.auth == "builtin",
         "with_403": conv.not_owned_status == 403,
         "migration": _migration(contract, conv, project),
+        "actions": [(res, ep, _action_receives(res, ep, contract),
+                     (root / conv.path("actions", name=res.snake, plural=res.table)).as_posix())
+                    for res, ep in contract.actions() if "actions" in conv.layout],
     }
     return seal(render_template("workflow/plan.md.j2", context, project=project), stage="plan"), taken
 

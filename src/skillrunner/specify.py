@@ -221,6 +221,20 @@ def _extra_story(contract: Contract, res: Resource,
                              f"the answer is {ep.success}: `total` and `by_{name}` with every value "
                              f"({values}), zeros included"),
                 ])
+    if op.kind == "action":
+        one = _words(res.snake)
+        target = f"one of {_mine(res)}{many}" if ep.member else f"{_mine(res)}{many}"
+        scenarios = [Scenario(f"I own a {one}" if ep.member else me_or(contract), call,
+                              f"the answer is {ep.success}, as the `{op.name}` action decides")]
+        if ep.member:
+            scenarios.append(Scenario(me_or(contract), f"{call} for a {one} I cannot reach",
+                                      "the answer is 404 (or 403) and the action does not run"))
+        if op.body:
+            scenarios.append(Scenario(me_or(contract), f"{call} with a body that is not a valid {op.body}",
+                                      "the answer is 422 and the action does not run"))
+        return (3, f"{_words(op.name).capitalize()} ({ep.method} {ep.path})",
+                f"run `{op.name}` on {target}", "it is business logic the fields alone cannot express",
+                scenarios)
     pairs = _assignments(ep)
     return (3, f"Update many {many} at once ({pairs})",
             f"set {pairs} on many of {_mine(res)}{many} in one request",
@@ -290,6 +304,9 @@ def _endpoint_requirement(contract: Contract, res: Resource, ep: Endpoint) -> st
         "delete": f"delete a {_words(res.snake)}", "search": f"search {_theirs(res)}{_words(res.table)}",
         "stats": f"count {_theirs(res)}{_words(res.table)} by {', '.join(ep.operation.fields)}",
         "bulk_update": f"set {_assignments(ep)} on many of {_theirs(res)}{_words(res.table)} at once",
+        "action": f"run the `{ep.operation.name}` action on "
+                  + (f"one of {_theirs(res)}{_words(res.table)}" if ep.member else f"{_theirs(res)}"
+                     f"{_words(res.table)}"),
     }[ep.operation.kind]
     errors = f"; errors {', '.join(map(str, ep.errors))}" if ep.errors else ""
     return f"System MUST let {_actor(contract)} {what}: `{ep.method} {ep.path}` answers {ep.success}{errors}."

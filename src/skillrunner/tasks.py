@@ -12,12 +12,13 @@ from skillrunner.contract import Contract, Endpoint, Resource, find_contract, lo
 from skillrunner.errors import SkillrunnerError
 from skillrunner.findings import Finding
 from skillrunner.plan import DEFAULT_SKILL, PlannedFile, file_map, planned_skill
+from skillrunner.render.actions import read_actions
 from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.specify import user_stories
 from skillrunner.templating import render_template
 
 __all__ = ["TASK_LINE", "Phase", "Task", "TasksResult", "build_tasks", "check_feature_tasks", "check_tasks",
-           "done_tasks", "parse_tasks", "plan_tasks", "tasks", "tick_tasks"]
+           "done_tasks", "parse_tasks", "plan_tasks", "tasks", "tick_tasks", "unwritten_action_tasks"]
 
 #: ``- [ ] T001 [P] [US1] description — path``
 TASK_LINE = re.compile(
@@ -26,6 +27,7 @@ TASK_LINE = re.compile(
 _LOOKS_LIKE_TASK = re.compile(r"^\s*[-*] \[")
 _PHASE = re.compile(r"^## Phase \d+: ")
 _ENDPOINT = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)`")
+_ACTION_TASK = re.compile(r"^Write action `(?P<name>[a-z][a-z0-9_]*)`")
 
 #: What each kind of file needs first (kinds of the same or an earlier phase).
 _NEEDS: dict[str, tuple[str, ...]] = {
@@ -34,7 +36,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "conftest": ("main",), "alembic_env": ("database",), "users_model": ("database",),
     "users_service": ("users_model", "auth"), "users_router": ("users_service", "users_model", "auth"),
     "schema": ("model",), "service": ("model", "schema"), "router": ("schema", "service", "model"),
-    "test": ("router", "conftest"), "include": ("router",),
+    "test": ("router", "conftest"), "include": ("router",), "actions": ("router", "service"),
 }
 _SETUP = ("requirements", "pyproject", "alembic_ini", "alembic_script", "support")
 _FOUNDATIONAL = ("config", "database", "auth", "dependencies", "errors", "common", "main", "conftest",
@@ -133,6 +135,12 @@ def _resource_drafts(res: Resource, files: Sequence[PlannedFile], stories: dict[
             out.append(_Draft("router", _endpoint_text(ep), mine["router"], stories.get(ep, primary)))
         if main:
             out.append(_Draft("include", f"Include the {res.table} router in the app", main, primary))
+    if "actions" in mine:
+        for ep in res.endpoints:
+            if ep.operation.kind == "action":
+                what = f"Write action `{ep.operation.name}` ({ep.method} {ep.path} answers {ep.success}; " \
+                       "501 until written)"
+                out.append(_Draft("actions", what, mine["actions"], stories.get(ep, primary)))
     if "test" in mine:
         out.append(_Draft("test", f"Test every {res.name} endpoint: success, each error status, another "
                                   "user's rows, validation edges", mine["test"], primary))
@@ -293,7 +301,34 @@ def check_feature_tasks(*, project: Path, feature: str) -> list[Finding]:
     except FileNotFoundError:
         raise SkillrunnerError(f"{shown} does not exist", hint=f"run skillrunner tasks {feature}") from None
     contract = load_contract(find_contract(feature, project=project), project=project)
-    return check_tasks(text, path=shown, contract=contract)
+    return sorted(check_tasks(text, path=shown, contract=contract)
+                  + unwritten_action_tasks(text, path=shown, project=project))
+
+
+def _unwritten(project: Path, description: str, path: str) -> str | None:
+    """For an action's task: why the action is not written yet (None when it is, or not an action)."""
+    m = _ACTION_TASK.match(description)
+    if m is None:
+        return None
+    try:
+        functions = read_actions(project / path)
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return f"{path} does not read as Python"
+    line, stub = functions.get(m["name"], (0, False))
+    if not line:
+        return f"{path} defines no {m['name']}"
+    return f"{m['name']} still raises ActionNotWritten ({path}:{line})" if stub else None
+
+
+def unwritten_action_tasks(text: str, *, path: str, project: Path) -> list[Finding]:
+    """An error for each ticked task of an action that is not written yet."""
+    out = []
+    for task in parse_tasks(text):
+        why = _unwritten(project, task.description, task.path) if task.done else None
+        if why:
+            out.append(Finding(path, task.line, 4, "error", f"{task.id} is ticked but {why}",
+                               f"write the action in {task.path}, or untick {task.id}", "task-action"))
+    return out
 
 
 def tick_tasks(*, project: Path, feature: str) -> list[str]:
@@ -309,7 +344,8 @@ def tick_tasks(*, project: Path, feature: str) -> list[str]:
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         m = TASK_LINE.match(line.rstrip("\n"))
-        if m and m["done"] == " " and (project / m["path"]).exists():
+        if m and m["done"] == " " and (project / m["path"]).exists() and not _unwritten(project, m["desc"],
+                                                                                       m["path"]):
             lines[i] = line.replace("- [ ]", "- [x]", 1)
             ticked.append(m["id"])
     if ticked:

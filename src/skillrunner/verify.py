@@ -13,13 +13,15 @@ from typing import Any
 
 from skillrunner.artifacts import check_feature, feature_dir, is_sealed
 from skillrunner.contract import Contract, Endpoint, Field, Resource, find_contract, load_contract
+from skillrunner.conventions import Conventions
 from skillrunner.errors import ContractError
 from skillrunner.findings import Finding
 from skillrunner.plan import DEFAULT_SKILL, expected_plan, planned_skill
 from skillrunner.render import render_backend
+from skillrunner.render.actions import read_actions, stray_functions
 from skillrunner.skills import SkillChoice, resolve_skill
 from skillrunner.specify import build_spec
-from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks
+from skillrunner.tasks import build_tasks, check_tasks, done_tasks, parse_tasks, unwritten_action_tasks
 from skillrunner.write import conflict_lines, recorded_files, unresolved_conflicts, writer_keys
 
 __all__ = ["VerifyReport", "app_openapi", "compare_openapi", "verify"]
@@ -33,16 +35,26 @@ sys.path.insert(0, sys.argv[1])
 module, _, attr = sys.argv[2].partition(":")
 app = getattr(importlib.import_module(module), attr)
 routes = []
-for route in getattr(app, "routes", []):
-    endpoint = getattr(route, "endpoint", None)
-    if endpoint is None or not getattr(route, "methods", None):
-        continue
-    try:
-        file, line = inspect.getsourcefile(endpoint), inspect.getsourcelines(endpoint)[1]
-    except (OSError, TypeError):
-        file, line = None, 0
-    routes.append({"path": route.path, "methods": sorted(route.methods), "module": endpoint.__module__,
-                   "file": file, "line": line})
+def walk(items, prefix):
+    for route in items:
+        included = getattr(route, "original_router", None)  # FastAPI >= 0.165 keeps routers nested
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            walk(included.routes, prefix + (getattr(context, "prefix", "") or ""))
+            continue
+        endpoint = getattr(route, "endpoint", None)
+        if endpoint is None or not getattr(route, "methods", None):
+            continue
+        try:
+            file = inspect.getsourcefile(endpoint)
+            lines, line = inspect.getsourcelines(endpoint)
+            heads = [i for i, text in enumerate(lines) if text.lstrip().startswith(("def ", "async def "))]
+            line += heads[0] if heads else 0
+        except (OSError, TypeError):
+            file, line = None, 0
+        routes.append({"path": prefix + route.path, "methods": sorted(route.methods),
+                       "module": endpoint.__module__, "file": file, "line": line})
+walk(getattr(app, "routes", []), "")
 print(json.dumps({"openapi": app.openapi(), "routes": routes}))
 """
 
@@ -197,7 +209,8 @@ def compare_openapi(contract: Contract, dump: dict[str, Any], *, project: Path,
         if any(module == m or module.startswith(m + ".") for m in ignore_modules if m):
             continue
         findings.append(_err(file, line, f"the app serves `{key[0]} {path}` but no contract names it",
-                             f"add it to {contract.path}, or remove it from the code",
+                             f"declare it in {contract.path} (a route of your own is an action(name) row, "
+                             "its code in the resource's action module), or remove it",
                              "openapi-extra-endpoint"))
     return findings
 
@@ -211,6 +224,11 @@ def _compare_operation(contract: Contract, res: Resource, ep: Endpoint, op: dict
     if str(ep.status) not in statuses:
         out.append(_err(contract.path, ep.line, f"{call} answers {ep.status} in the contract, but the app "
                         f"documents {', '.join(statuses) or 'nothing'}", implement, "openapi-status"))
+    if ep.operation.kind == "action":
+        missing = [str(s) for s in ep.errors if str(s) not in statuses]
+        if missing:
+            out.append(_err(contract.path, ep.line, f"{call} may answer {', '.join(missing)} in the "
+                            "contract, but the app does not document it", implement, "openapi-status"))
     names = {f.name for f in res.fields}
     kind = ep.operation.kind
     if kind in ("create", "update"):
@@ -370,6 +388,53 @@ def _code(project: Path, contract: Contract, skill: SkillChoice) -> tuple[list[F
     return findings, present
 
 
+def _actions(project: Path, contract: Contract, conv: Conventions) -> list[Finding]:
+    """Each declared action has its function in the resource's action module (a stub still unwritten
+    is a warning); a public function there that no action names is a warning too."""
+    findings: list[Finding] = []
+    if "actions" not in conv.layout:
+        return findings
+    root = project / conv.root
+    implement = f"run skillrunner implement {contract.feature}"
+    for res in contract.resources:
+        names = [ep for ep in res.endpoints if ep.operation.kind == "action"]
+        module = root / conv.path("actions", name=res.snake, plural=res.table)
+        shown = _display(module, project)
+        if not names and not module.is_file():
+            continue
+        try:
+            functions = read_actions(module)
+        except FileNotFoundError:
+            findings.append(_err(shown, 1, f"{res.name}'s action module {shown} is missing",
+                                 f"{implement} to write it with a stub per action", "action-missing"))
+            continue
+        except SyntaxError as exc:
+            findings.append(_err(shown, exc.lineno or 1, f"{shown} does not parse: {exc.msg}",
+                                 "fix it: the app cannot import it", "action-syntax"))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            findings.append(_err(shown, 1, f"{shown} cannot be read: {exc}", "make it UTF-8 text",
+                                 "action-syntax"))
+            continue
+        for ep in names:
+            name = ep.operation.name
+            line, stub = functions.get(name, (0, False))
+            if not line:
+                findings.append(_err(shown, 1, f"{shown} defines no {name}, the action of "
+                                     f"`{ep.method} {ep.path}`",
+                                     f"write def {name}(...) there ({implement} appends its stub)",
+                                     "action-missing"))
+            elif stub:
+                findings.append(_warn(shown, line, f"action {name} is not written yet: "
+                                      f"`{ep.method} {ep.path}` answers 501",
+                                      "replace its raise ActionNotWritten(...) with the action's code",
+                                      "action-unwritten"))
+        for name, line in stray_functions(module, {ep.operation.name for ep in names}):
+            findings.append(_warn(shown, line, f"{name} is no action of the contract: nothing generated "
+                                  "calls it", "delete it, or name a helper _like_this", "action-stray"))
+    return findings
+
+
 def verify(*, project: Path, feature: str, skill: str | None = None, openapi: bool = True) -> VerifyReport:
     """Compare every layer of ``feature``; each mismatch is a finding with file:line:col and a fix."""
     check_feature(feature)
@@ -401,6 +466,7 @@ def verify(*, project: Path, feature: str, skill: str | None = None, openapi: bo
         text = tasks_path.read_text(encoding="utf-8", errors="replace")
         shown = tasks_path.relative_to(project).as_posix()
         findings += check_tasks(text, path=shown, contract=contract)
+        findings += unwritten_action_tasks(text, path=shown, project=project)
         expected, _ = build_tasks(contract=contract, skill=choice, project=project,
                                   done=done_tasks(tasks_path))
         findings += _compare_artifact(project, tasks_path, expected, "tasks", feature)
@@ -415,6 +481,7 @@ def verify(*, project: Path, feature: str, skill: str | None = None, openapi: bo
                              "missing"))
     checked.append("tasks")
 
+    findings += _actions(project, contract, choice.conventions)
     compared = _code(project, contract, choice)
     code, present = compared or ([], False)
     findings += code

@@ -10,7 +10,7 @@ from pathlib import Path
 from skillrunner.contract import Contract
 from skillrunner.errors import RenderError
 
-__all__ = ["ActionModules", "action_modules", "stray_functions"]
+__all__ = ["ActionModules", "action_modules", "read_actions", "stray_functions"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +131,24 @@ def action_modules(stubs: Mapping[str, str], *, contract: Contract, root: Path, 
         orphaned += [f"{shown(module)}:{line}: {name}"
                      for name, line in stray_functions(root / module, current.get(res_name, set()))]
     return ActionModules(files, tuple(added), tuple(orphaned))
+
+
+def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """True when the function is still what the stub was: a docstring and ``raise ActionNotWritten``."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or not isinstance(body[0].exc, ast.Call):
+        return False
+    func = body[0].exc.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return name == "ActionNotWritten"
+
+
+def read_actions(path: Path) -> dict[str, tuple[int, bool]]:
+    """The top-level functions of an action module: name -> (line of its ``def``, still a stub).
+
+    Raises OSError, UnicodeDecodeError or SyntaxError when the module cannot be read."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {name: (node.lineno, _is_stub(node)) for name, node in _functions(tree).items()}
