@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import json
+import keyword
 import re
 from pathlib import Path
 
@@ -99,6 +101,69 @@ auth: jwt
 """
 
 WITHOUT_COMMENT_ENDPOINTS = BASE.split("### Endpoints\n\n| Method | Path                               |")[0]
+
+#: Every form of action and two schemas; the cases below name its lines and columns.
+ACTIONS = """\
+---
+feature: actions
+title: Actions
+auth: jwt
+---
+
+## Resource: Task
+
+- table: tasks
+
+| Field | Type | Required | Default | Constraints | Description |
+|-------|------|----------|---------|-------------|-------------|
+| title | string | yes | | max_length=200 | What to do |
+| due_on | date | no | | | When |
+
+### Endpoints
+
+| Method | Path | Operation | Success | Errors |
+|--------|------|-----------|---------|--------|
+| POST | /api/tasks | create | 201 Task | 422 |
+| GET | /api/tasks/{id} | get | 200 Task | 404 |
+| POST | /api/tasks/{id}/archive | action(archive) | 200 Task | 404, 409 |
+| POST | /api/tasks/{id}/snooze | action(snooze; body: Snooze) | 200 Task | 404, 422 |
+| GET | /api/tasks/overdue | action(overdue) | 200 Page[Task] | |
+| GET | /api/tasks/report | action(report) | 200 Report | |
+| POST | /api/tasks/reopen-all | action(reopen_all) | 200 list[Task] | |
+| DELETE | /api/tasks/{id}/due | action(clear_due) | 204 | 404 |
+
+## Resource: Note
+
+- table: notes
+- parent: Task
+
+| Field | Type | Required | Default | Constraints | Description |
+|-------|------|----------|---------|-------------|-------------|
+| body | text | yes | | | |
+
+### Endpoints
+
+| Method | Path | Operation | Success | Errors |
+|--------|------|-----------|---------|--------|
+| POST | /api/tasks/{task_id}/notes | create | 201 Note | 404 |
+| POST | /api/tasks/{task_id}/notes/pin | action(pin_notes) | 200 list[Note] | 404 |
+| POST | /api/tasks/{task_id}/notes/{id}/star | action(star) | 201 Note | 404 |
+
+## Schema: Snooze
+
+How long to push a task back.
+
+| Field | Type | Required | Default | Constraints | Description |
+|-------|------|----------|---------|-------------|-------------|
+| days | integer | yes | | ge=1, le=30 | Days to push the due date |
+
+## Schema: Report
+
+| Field | Type | Required | Default | Constraints | Description |
+|-------|------|----------|---------|-------------|-------------|
+| open | integer | yes | | | Open tasks |
+| overdue | integer | yes | | | Open tasks past due |
+"""
 
 
 def parse(text: str | bytes, path: str = "specs/api/base.md") -> tuple[Contract | None, list[Finding]]:
@@ -574,6 +639,238 @@ def test_patterns_agree_with_pydantics_engine() -> None:
         assert _pattern_problem(pattern) is not None, pattern
 
 
+# --- actions and schemas ---------------------------------------------------------------------------
+
+
+def parse_actions(text: str = ACTIONS) -> tuple[Contract | None, list[Finding]]:
+    return parse(text, "specs/api/actions.md")
+
+
+def test_actions_parse() -> None:
+    contract, findings = parse_actions()
+    assert findings == [] and contract is not None
+    lines = ACTIONS.split("\n")
+    ops = {e.operation.name: e for _, e in contract.actions()}
+    assert list(ops) == ["archive", "snooze", "overdue", "report", "reopen_all", "clear_due", "pin_notes",
+                         "star"]
+    assert ops["archive"].operation == Operation("action", name="archive")
+    assert ops["snooze"].operation == Operation("action", name="snooze", body="Snooze")
+    assert ops["snooze"].operation.spec == "action(snooze; body: Snooze)"
+    assert ops["archive"].operation.spec == "action(archive)"
+    for _, e in contract.actions():
+        assert f"| {e.operation.spec} |" in lines[e.line - 1]
+        assert f"| {e.success} |" in lines[e.line - 1]
+    assert [(e.status, e.body) for e in ops.values()] == [
+        (200, "Task"), (200, "Task"), (200, "Page[Task]"), (200, "Report"), (200, "list[Task]"), (204, None),
+        (200, "list[Note]"), (201, "Note")]
+    assert contract.actions()[-1][0].name == "Note"
+    # A backticked cell, spaces anywhere and a capital Body: read the same.
+    loose = edit(("action(snooze; body: Snooze)", "`action( snooze ;Body:Snooze )`"), text=ACTIONS)
+    again, findings = parse_actions(loose)
+    assert findings == [] and again is not None
+    assert again.resources[0].endpoints[3].operation == ops["snooze"].operation
+
+
+def test_member_actions_have_an_id_collection_actions_do_not() -> None:
+    contract, _ = parse_actions()
+    assert contract is not None
+    member = {e.operation.name: e.member for _, e in contract.actions()}
+    assert member == {"archive": True, "snooze": True, "overdue": False, "report": False,
+                      "reopen_all": False, "clear_due": True, "pin_notes": False, "star": True}
+    # The parent's id does not make an endpoint a member one.
+    pin = contract.resources[1].endpoints[1]
+    assert pin.path_params == ("task_id",) and not pin.member
+
+
+def test_schemas_parse() -> None:
+    contract, _ = parse_actions()
+    assert contract is not None
+    snooze, report = contract.schemas
+    assert (snooze.name, snooze.line, snooze.description) == ("Snooze", 46, "How long to push a task back.")
+    assert snooze.fields == (Field("days", FieldType("integer"), True,
+                                   constraints=(Constraint("ge", 1), Constraint("le", 30)),
+                                   description="Days to push the due date", line=52),)
+    assert snooze.field("days") is snooze.fields[0] and snooze.field("hours") is None
+    assert (report.name, report.line, report.description) == ("Report", 54, "")
+    assert [(f.name, f.line) for f in report.fields] == [("open", 58), ("overdue", 59)]
+    assert contract.schema("Report") is report
+    assert contract.schema("Task") is None and contract.resource("Snooze") is None
+
+
+def test_a_contract_without_schemas_has_none() -> None:
+    contract, _ = parse(BASE)
+    assert contract is not None and contract.schemas == () and contract.actions() == ()
+
+
+SCHEMA_TABLE = ("| Field | Type | Required | Default | Constraints | Description |\n"
+                "|-------|------|----------|---------|-------------|-------------|\n"
+                "| open | integer | yes | | | Open tasks |\n"
+                "| overdue | integer | yes | | | Open tasks past due |\n")
+OPEN_ROW = "| open | integer | yes | | | Open tasks |"
+
+#: (id, edits of ACTIONS, the finding's first line after the path, a piece of its hint)
+ACTION_CASES: list[tuple[str, tuple[tuple[str, str], ...], str, str]] = [
+    ("body unknown", (("body: Snooze", "body: Snoze"),),
+     "23:35: error: the body of snooze names no `## Schema: Snoze` [action]", "did you mean 'Snooze'?"),
+    ("body names a resource", (("body: Snooze", "body: Task"),),
+     "23:35: error: the body of snooze names the resource Task, not a schema [action]",
+     "declare `## Schema: TaskInput`"),
+    ("GET with a body", (("action(report)", "action(report; body: Snooze)"),),
+     "25:29: error: report is a GET with a body; GET requests carry none [action]", "serve it with POST"),
+    ("name twice", (("action(reopen_all)", "action(archive)"),),
+     "26:34: error: two actions are named archive [duplicate]", "the first is on line 22"),
+    ("name twice across resources", (("action(pin_notes)", "action(archive)"),),
+     "43:43: error: two actions are named archive [duplicate]", "the first is on line 22"),
+    ("path ends with {id}", (("/api/tasks/{id}/due", "/api/tasks/due/{id}"),),
+     "27:12: error: an action's path ends with a word naming it, not a parameter [path]",
+     "write e.g. /api/tasks/{id}/due"),
+    ("{id} not before the last segment", (("/api/tasks/{id}/archive", "/api/tasks/{id}/x/archive"),),
+     "22:10: error: {id} in an action's path comes right before its last segment [path]",
+     "write e.g. /api/tasks/{id}/archive for one Task"),
+    ("name capitalised", (("action(archive)", "action(Archive)"),),
+     "22:36: error: action name 'Archive' is not snake_case [action]", "in snake_case"),
+    ("name camelCase", (("action(archive)", "action(archiveTask)"),),
+     "22:36: error: action name 'archiveTask' is not snake_case [action]", "in snake_case"),
+    ("name not identifier", (("action(archive)", "action(arch-ive)"),),
+     "22:36: error: action name 'arch-ive' is not a Python identifier [action]", "in snake_case"),
+    ("name underscore", (("action(archive)", "action(_archive)"),),
+     "22:36: error: action name '_archive' starts with _ [action]", "in snake_case"),
+    ("name keyword", (("action(archive)", "action(import)"),),
+     "22:36: error: action name 'import' is a Python keyword [action]", "in snake_case"),
+    ("name soft keyword", (("action(archive)", "action(match)"),),
+     "22:36: error: action name 'match' is a Python keyword [action]", "in snake_case"),
+    ("name builtin", (("action(archive)", "action(filter)"),),
+     "22:36: error: action name 'filter' is a Python builtin [action]", "filter_items"),
+    ("no name", (("action(archive)", "action()"),),
+     "22:36: error: action has no name [operation]", "action(archive)"),
+    ("clause", (("action(snooze; body: Snooze)", "action(snooze; input: Snooze)"),),
+     "23:50: error: action clause 'input: Snooze' does not read [operation]", "action(name; body: Schema)"),
+    ("two bodies", (("action(snooze; body: Snooze)", "action(snooze; body: Snooze; body: Snooze)"),),
+     "23:64: error: action clause 'body: Snooze' does not read [operation]", "with one body"),
+    ("201 Page", (("| 200 Page[Task] |", "| 201 Page[Task] |"),),
+     "24:48: error: Page[...] answers 200, not 201 [success]", "write 200 Page[Task]"),
+    ("201 list", (("| 200 list[Task] |", "| 201 list[Task] |"),),
+     "26:55: error: list[...] answers 200, not 201 [success]", "write 200 list[Task]"),
+    ("204 with a body", (("| 204 | 404 |", "| 204 Task | 404 |"),),
+     "27:54: error: 204 answers no body [success]", "write 204 alone"),
+    ("200 without a body", (("| 204 | 404 |", "| 200 | 404 |"),),
+     "27:54: error: 200 needs the body it answers [success]", "write 200 Name, or 204"),
+    ("202", (("| 200 Task | 404, 409 |", "| 202 Task | 404, 409 |"),),
+     "22:54: error: an action answers 200, 201 or 204, not 202 [success]", "200 Page[Name], 200 list[Name]"),
+    ("202 without a body", (("| 204 | 404 |", "| 202 | 404 |"),),
+     "27:54: error: an action answers 200, 201 or 204, not 202 [success]", "or 204"),
+    ("success names nothing", (("| 200 Report |", "| 200 Repot |"),),
+     "25:46: error: Repot is neither a resource nor a schema of this contract [success]",
+     "did you mean 'Report'?"),
+    ("schema named like a resource", (("## Schema: Report", "## Schema: Note"), ("| 200 Report |", "| 200 Note |")),
+     "54:12: error: schema Note is named like a resource [schema]", "NoteSummary"),
+    ("schema named like a generated one", (("## Schema: Report", "## Schema: TaskCreate"),
+                                           ("| 200 Report |", "| 200 TaskCreate |")),
+     "54:12: error: schema TaskCreate clashes with a schema generated for a resource [schema]",
+     "Base, Create, Update, Public or Read"),
+    ("schema named Page", (("## Schema: Report", "## Schema: Page"), ("| 200 Report |", "| 200 Page |")),
+     "54:12: error: schema name 'Page' is used by the generated code itself [schema]", "PageBody"),
+    ("schema named User", (("## Schema: Report", "## Schema: User"), ("| 200 Report |", "| 200 User |")),
+     "54:12: error: schema name 'User' is used by the generated code itself [schema]", "UserBody"),
+    ("schema not PascalCase", (("## Schema: Report", "## Schema: report"), ("| 200 Report |", "| 200 report |")),
+     "54:12: error: schema name 'report' is not PascalCase [schema]", "starting with a capital"),
+    ("schema twice", (("## Schema: Report", "## Schema: Snooze"),),
+     "54:12: error: schema Snooze is defined twice [duplicate]", "the first is on line 46"),
+    ("schema settings", (("How long to push a task back.\n", "- table: snoozes\n"),),
+     "48:1: error: schema Snooze has settings [schema]", "remove the list"),
+    ("schema endpoints", ((SCHEMA_TABLE, SCHEMA_TABLE + "\n### Endpoints\n"),),
+     "61:1: error: schema Report has ### Endpoints [schema]", "put endpoints under a `## Resource: Name`"),
+    ("schema without a table", ((SCHEMA_TABLE, "Just prose.\n"),),
+     "54:1: error: schema Report has no field table [structure]", "add a table with columns Field | Type"),
+    ("schema second table", ((SCHEMA_TABLE, SCHEMA_TABLE + "\n| a | b |\n|---|---|\n| 1 | 2 |\n"),),
+     "61:1: error: schema Report has a second table [schema]", "one field table"),
+    ("schema field type", ((OPEN_ROW, "| open | integr | yes | | | Open tasks |"),),
+     "58:10: error: unknown type 'integr' [type]", "did you mean 'integer'?"),
+    ("schema field name", ((OPEN_ROW, "| Open | integer | yes | | | Open tasks |"),),
+     "58:3: error: field name 'Open' is not snake_case [field-name]", "use snake_case"),
+    ("ref in a schema", ((OPEN_ROW, "| open | ref(Task) | yes | | | Open tasks |"),),
+     "58:10: error: open is a ref; a schema is not stored [schema]", "take the id as integer or uuid"),
+    ("unique in a schema", ((OPEN_ROW, "| open | integer | yes | | unique | Open tasks |"),),
+     "58:28: error: unique applies to stored fields; a schema is not stored [schema]", "drop unique"),
+    ("index in a schema", ((OPEN_ROW, "| open | integer | yes | | index | Open tasks |"),),
+     "58:28: error: index applies to stored fields; a schema is not stored [schema]", "drop index"),
+    ("ref to a schema", (("| due_on | date | no | | | When |",
+                          "| due_on | date | no | | | When |\n| snooze | ref(Snooze) | no | | | x |"),),
+     "15:12: error: ref(Snooze) names a schema; a ref points to a stored resource [type]",
+     "refer to a `## Resource: ...`"),
+    ("schemas heading", (("## Schema: Report", "## Schemas: Report"),),
+     "54:1: error: heading 'Schemas: Report' is not a schema heading [structure]", "`## Schema: Snooze`"),
+    ("schema heading without colon", (("## Schema: Report", "## Schema Report"),),
+     "54:1: error: heading 'Schema Report' is not a schema heading [structure]", "`## Schema: Name`"),
+]
+
+
+@pytest.mark.parametrize(("name", "edits", "expected", "hint"), ACTION_CASES, ids=[c[0] for c in ACTION_CASES])
+def test_action_and_schema_error(name: str, edits: tuple[tuple[str, str], ...], expected: str,
+                                 hint: str) -> None:
+    contract, findings = parse_actions(edit(*edits, text=ACTIONS))
+    assert contract is None
+    found = {str(f).split("\n")[0]: f for f in findings}
+    key = f"specs/api/actions.md:{expected}"
+    assert key in found, "\n".join(found)
+    assert hint in found[key].hint, found[key].hint
+    for f in findings:
+        assert f.hint, f"no hint for {f.message}"
+
+
+def test_an_unused_schema_is_a_warning() -> None:
+    contract, findings = parse_actions(edit(("| 200 Report |", "| 200 Task |"), text=ACTIONS))
+    assert contract is not None
+    assert [str(f) for f in findings] == [
+        "specs/api/actions.md:54:12: warning: schema Report is the body of no action [schema]\n"
+        "  hint: name it in an action's body: or Success cell, or remove it"]
+
+
+def test_a_schema_answered_in_a_page_or_list_is_used() -> None:
+    for success in ("200 Page[Report]", "200 list[Report]"):
+        contract, findings = parse_actions(edit(("| 200 Report |", f"| {success} |"), text=ACTIONS))
+        assert findings == [] and contract is not None
+
+
+def test_actions_take_any_method() -> None:
+    text = edit(("| POST | /api/tasks/{id}/archive |", "| PUT | /api/tasks/{id}/archive |"),
+                ("| POST | /api/tasks/reopen-all |", "| PATCH | /api/tasks/reopen-all |"),
+                ("| POST | /api/tasks/{id}/snooze |", "| DELETE | /api/tasks/{id}/snooze |"), text=ACTIONS)
+    contract, findings = parse_actions(text)
+    assert findings == [] and contract is not None
+
+
+def test_check_contract_on_actions_built_in_python() -> None:
+    note = Resource("Note", "notes", fields=(Field("body", FieldType("text"), True),), endpoints=(
+        Endpoint("POST", "/api/notes/{id}/pin", Operation("action", name="pin", body="Pin"), 200, "Note"),
+        Endpoint("GET", "/api/notes/{id}", Operation("action", name="list"), 200, "Note")))
+    messages = [f.message for f in check_contract(Contract("x.md", "x", "X", resources=(note,)))]
+    assert messages == ["action name 'list' is a Python builtin",
+                        "an action's path ends with a word naming it, not a parameter",
+                        "the body of pin names no `## Schema: Pin`"]
+
+
+SNAKE = st.from_regex(r"[a-z][a-z0-9_]{0,24}", fullmatch=True).filter(
+    lambda name: not keyword.iskeyword(name) and not keyword.issoftkeyword(name) and name not in dir(builtins)
+    and name not in {"archive", "snooze", "report", "reopen_all", "clear_due", "pin_notes", "star"})
+
+
+@settings(max_examples=50, deadline=None)
+@given(SNAKE, st.booleans())
+def test_any_snake_name_is_an_action_and_its_spec_reads_back(name: str, body: bool) -> None:
+    cell = f"action({name}; body: Snooze)" if body else f"action({name})"
+    old = "| POST | /api/tasks/{id}/snooze | action(snooze; body: Snooze) |" if body else \
+        "| GET | /api/tasks/overdue | action(overdue) |"
+    row = old.split(" | action(")[0] + f" | {cell} |"
+    text = edit((old, row), text=ACTIONS)
+    contract, findings = parse_actions(text)
+    assert findings == [] and contract is not None
+    (ep,) = [e for _, e in contract.actions() if e.operation.name == name]
+    assert ep.operation.spec == cell
+    assert ep.operation.body == ("Snooze" if body else None)
+    assert f"| {ep.operation.spec} |" in text.split("\n")[ep.line - 1]
+
+
 # --- free text stays text; structure stays safe -----------------------------------------------------
 
 
@@ -627,6 +924,15 @@ def assert_safe(contract: Contract) -> None:
             for name, value in e.operation.assignments:
                 py_identifier(name)
                 assert ast.literal_eval(py_literal(value)) == value
+            if e.operation.kind == "action":
+                py_identifier(e.operation.name)
+                assert e.operation.body is None or contract.schema(e.operation.body) is not None
+    for schema in contract.schemas:
+        py_identifier(schema.name)
+        for f in schema.fields:
+            py_identifier(f.name)
+            for value in (f.default, *(c.value for c in f.constraints)):
+                assert ast.literal_eval(py_literal(value)) == value
 
 
 # --- the model as data --------------------------------------------------------------------------
@@ -645,9 +951,33 @@ def test_contract_to_dict_is_json_and_deterministic() -> None:
                                          "precision": None, "scale": None, "item": None, "ref": None}
     assert task["endpoints"][4]["operation"]["assignments"] == [["status", "completed"]]
     assert data["resources"][1]["parent"] == {"resource": "Task", "on_delete": "cascade", "field": "task_id"}
+    assert data["schemas"] == []
+    assert {(e["operation"]["name"], e["operation"]["body"]) for e in task["endpoints"]} == {("", None)}
 
 
-@pytest.mark.parametrize("source", [EXAMPLE, BASE, *(b for _, b, _ in doc_examples()),
+def test_contract_to_dict_has_schemas_and_action_names() -> None:
+    contract, _ = parse_actions()
+    assert contract is not None
+    data = json.loads(json.dumps(contract_to_dict(contract)))
+    assert [s["name"] for s in data["schemas"]] == ["Snooze", "Report"]
+    snooze = data["schemas"][0]
+    assert (snooze["description"], snooze["line"]) == ("How long to push a task back.", 46)
+    assert snooze["fields"] == [{
+        "name": "days",
+        "type": {"kind": "integer", "spec": "integer", "enum_values": [], "precision": None, "scale": None,
+                 "item": None, "ref": None},
+        "required": True, "nullable": False, "has_default": False, "default": None,
+        "constraints": [{"name": "ge", "value": 1}, {"name": "le", "value": 30}],
+        "description": "Days to push the due date", "line": 52}]
+    ops = [e["operation"] for r in data["resources"] for e in r["endpoints"]]
+    assert ops[3] == {"kind": "action", "spec": "action(snooze; body: Snooze)", "filters": [], "sorts": [],
+                      "fields": [], "assignments": [], "name": "snooze", "body": "Snooze"}
+    assert [(o["name"], o["body"]) for o in ops if o["kind"] == "action"] == [
+        ("archive", None), ("snooze", "Snooze"), ("overdue", None), ("report", None), ("reopen_all", None),
+        ("clear_due", None), ("pin_notes", None), ("star", None)]
+
+
+@pytest.mark.parametrize("source", [EXAMPLE, BASE, ACTIONS, *(b for _, b, _ in doc_examples()),
                                     (CONTRACTS / "library.md").read_text(encoding="utf-8")])
 def test_block_tokens_are_the_shared_parsers_tokens(source: str) -> None:
     def shape(tokens: list[Token]) -> list[tuple[object, ...]]:
@@ -674,6 +1004,24 @@ def test_summary_names_everything() -> None:
             "soft delete") in text
     assert "price         decimal(8, 2)" in text
     assert "POST   /api/loans/return" in text
+
+
+def test_summary_shows_actions_and_lists_schemas_after_resources() -> None:
+    contract, _ = parse_actions()
+    assert contract is not None
+    text = contract_summary(contract)
+    assert "  POST   /api/tasks/{id}/snooze   action(snooze; body: Snooze) -> 200 Task  errors 404, 422\n" in text
+    assert "  DELETE /api/tasks/{id}/due      action(clear_due) -> 204  errors 404\n" in text
+    assert text.endswith("  POST   /api/tasks/{task_id}/notes/{id}/star  action(star) -> 201 Note  errors 404\n"
+                         "\n"
+                         "Schema Snooze:\n"
+                         "  days  integer  required, ge=1, le=30\n"
+                         "\n"
+                         "Schema Report:\n"
+                         "  open     integer  required\n"
+                         "  overdue  integer  required\n")
+    base, _ = parse(BASE)
+    assert base is not None and "Schema" not in contract_summary(base)
 
 
 def test_ordered_resources_put_parents_and_refs_first() -> None:
@@ -817,7 +1165,7 @@ def test_cli_help_teaches() -> None:
 
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-LINES = BASE.split("\n")
+SOURCES = [BASE.split("\n"), ACTIONS.split("\n")]
 
 
 def check_outcome(text: str | bytes) -> None:
@@ -850,7 +1198,7 @@ JUNK = st.sampled_from(["|", "||", "\\", "`", "(", ")", "[", "]", "{", "}", "=",
 
 @st.composite
 def mutated(draw: st.DrawFn) -> str:
-    lines = list(LINES)
+    lines = list(draw(st.sampled_from(SOURCES)))
     for _ in range(draw(st.integers(1, 6))):
         i = draw(st.integers(0, len(lines) - 1))
         action = draw(st.sampled_from(["drop", "swap", "dup", "junk", "char", "cell", "cells"]))
@@ -886,7 +1234,7 @@ def test_fuzz_mutated_contracts(text: str) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from([EXAMPLE, BASE, (CONTRACTS / "library.md").read_text(encoding="utf-8")]),
+@given(st.sampled_from([EXAMPLE, BASE, ACTIONS, (CONTRACTS / "library.md").read_text(encoding="utf-8")]),
        st.integers(0, 10_000), st.binary(min_size=1, max_size=8))
 def test_fuzz_byte_splices(source: str, at: int, junk: bytes) -> None:
     raw = source.encode("utf-8")

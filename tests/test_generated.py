@@ -419,7 +419,10 @@ SEEN = collections.defaultdict(set)
 @settings(max_examples=int(os.environ["FUZZ_EXAMPLES"]), deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api(case):
-    response = case.call_and_validate(headers=HEADERS, checks=CHECKS)
+    response = case.call(headers=HEADERS)
+    # 501 is an action nobody has written yet: documented and in the envelope, not a crash.
+    checks = [c for c in CHECKS if c is not not_a_server_error or response.status_code != 501]
+    case.validate_response(response, checks=checks, headers=HEADERS)
     SEEN[case.operation.label].add(response.status_code)
     with open(os.environ["FUZZ_SEEN"], "w") as out:
         json.dump({k: sorted(v) for k, v in SEEN.items()}, out)
@@ -444,8 +447,12 @@ def test_schemathesis_no_server_error_and_responses_conform(backend: Backend, tm
     # Proof that the fuzzer got past authentication: every operation succeeded at least once, except
     # those random ids cannot satisfy (a path parameter, or a create that needs a ref to an existing row),
     # which must at least have answered something other than 401.
+    # An action nobody has written answers 501 once past authentication and validation: as far as it goes.
+    actions = {_shape(f"{ep.method} {ep.path}") for res in backend.contract.resources
+               for ep in res.endpoints if ep.operation.kind == "action"}
     stuck = {op: seen[op] for op, needs_a_row in sorted(expected.items()) if not any(
-        200 <= c < 300 for c in seen[op]) and (not needs_a_row or set(seen[op]) <= {401, 405})}
+        200 <= c < 300 or (c == 501 and op in actions) for c in seen[op])
+        and (not needs_a_row or set(seen[op]) <= {401, 405})}
     assert not stuck, (f"fuzzing never got these operations to succeed (status codes seen): {stuck}; "
                        "either the token is refused, or the documented request schema admits no body "
                        "the app accepts")

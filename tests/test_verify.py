@@ -106,7 +106,7 @@ def test_openapi_comparison_names_every_mismatch(tmp_path: Path) -> None:
                                      "contract does not name") in messages
     assert ("specs/api/notes.md", 20, "field `kind` of Notebook is missing from the response of "
                                      "`GET /api/notebooks/{id}`") in messages
-    health = APP.splitlines().index('@app.get("/api/health")') + 1  # the decorator line
+    health = APP.splitlines().index('@app.get("/api/health")') + 2  # the def line, below the decorator
     extra = "the app serves `GET /api/health` but no contract names it"
     assert ("backend/app/main.py", health, extra) in messages
     assert all(f.severity == "error" and f.hint for f in got)

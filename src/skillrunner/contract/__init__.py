@@ -214,7 +214,8 @@ def contract_to_dict(contract: Contract) -> dict[str, Any]:
             "method": e.method, "path": e.path, "path_params": list(e.path_params),
             "operation": {"kind": op.kind, "spec": op.spec, "filters": list(op.filters),
                           "sorts": list(op.sorts), "fields": list(op.fields),
-                          "assignments": [[n, _jsonable(v)] for n, v in op.assignments]},
+                          "assignments": [[n, _jsonable(v)] for n, v in op.assignments],
+                          "name": op.name, "body": op.body},
             "status": e.status, "body": e.body, "errors": list(e.errors), "line": e.line,
         }
 
@@ -233,30 +234,42 @@ def contract_to_dict(contract: Contract) -> dict[str, Any]:
             }
             for r in contract.resources
         ],
+        "schemas": [
+            {"name": s.name, "description": s.description, "line": s.line,
+             "fields": [field_dict(f) for f in s.fields]}
+            for s in contract.schemas
+        ],
     }
 
 
 def contract_summary(contract: Contract) -> str:
-    """A readable overview: each resource's settings, fields and endpoints."""
+    """A readable overview: each resource's settings, fields and endpoints, then each schema's fields."""
     out = [f"{contract.title}", f"  feature {contract.feature}, version {contract.version}, "
                                 f"auth {contract.auth}  ({contract.path})"]
-    for r in contract.resources:
-        flags = [f"table {r.table}", f"id {r.id_type}", f"owner {r.owner}"]
-        if r.parent:
-            flags.append(f"parent {r.parent.resource} (on delete: {r.parent.on_delete})")
-        flags += ["timestamps"] * r.timestamps + ["soft delete"] * r.soft_delete
-        out += ["", f"{r.name}: {', '.join(flags)}"]
-        width = max((len(f.name) for f in r.fields), default=0)
-        twidth = max((len(f.type.spec) for f in r.fields), default=0)
-        for f in r.fields:
+
+    def field_lines(fields: Sequence[Field]) -> None:
+        width = max((len(f.name) for f in fields), default=0)
+        twidth = max((len(f.type.spec) for f in fields), default=0)
+        for f in fields:
             extra = ["required" if f.required else "optional"]
             if f.has_default:
                 extra.append(f"default {_format_value(f.default)}")
             extra += [c.name if c.value is True else f"{c.name}={_format_value(c.value)}"
                       for c in f.constraints]
             out.append(f"  {f.name:<{width}}  {f.type.spec:<{twidth}}  {', '.join(extra)}")
+
+    for r in contract.resources:
+        flags = [f"table {r.table}", f"id {r.id_type}", f"owner {r.owner}"]
+        if r.parent:
+            flags.append(f"parent {r.parent.resource} (on delete: {r.parent.on_delete})")
+        flags += ["timestamps"] * r.timestamps + ["soft delete"] * r.soft_delete
+        out += ["", f"{r.name}: {', '.join(flags)}"]
+        field_lines(r.fields)
         pwidth = max((len(e.path) for e in r.endpoints), default=0)
         for e in r.endpoints:
             errors = f"  errors {', '.join(map(str, e.errors))}" if e.errors else ""
             out.append(f"  {e.method:<6} {e.path:<{pwidth}}  {e.operation.spec} -> {e.success}{errors}")
+    for s in contract.schemas:
+        out += ["", f"Schema {s.name}:"]
+        field_lines(s.fields)
     return "\n".join(out) + "\n"

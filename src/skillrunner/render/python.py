@@ -149,6 +149,8 @@ def _code(value: Any) -> str:
     if (isinstance(value, list) and len(value) > 5
             and value == [f"x{i}" for i in range(len(value))]):
         return f'[f"x{{i}}" for i in range({len(value)})]'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_q(k)}: {_code(v)}" for k, v in value.items()) + "}"
     return _q(value)
 
 

@@ -459,6 +459,8 @@ class _Builder:
             codes.add(501)
             if ep.operation.body or ep.path_params or (ep.body or "").startswith("Page["):
                 codes.add(422)
+            if ep.operation.body:
+                codes.add(400)  # a body that is not JSON at all
             if ep.member or nested:
                 codes.add(404)
                 if self.conv.not_owned_status == 403 and self.has_owner_above(res):
