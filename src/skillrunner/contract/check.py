@@ -179,7 +179,7 @@ class _Checker:
                 self.emit(at, f"schema {name} clashes with a schema generated for a resource",
                           "choose a name that is not a resource's name plus Base, Create, Update, Public or "
                           "Read", "schema")
-            elif name in _RESERVED_RESOURCES or name in ("Page", "list"):
+            elif name in _RESERVED_RESOURCES or name in _ACTION_MODULE_NAMES:
                 self.emit(at, f"schema name {name!r} is used by the generated code itself",
                           f"choose another name, e.g. {name}Body", "schema")
             if name not in used:
@@ -545,19 +545,19 @@ class _Checker:
         if kind == "action":
             segments = path[1:].split("/")
             name = ep.operation.name or "name"
+            word = name.replace("_", "-")
             if segments[-1].startswith("{"):
-                word = name.replace("_", "-")
-                if segments[-1] == "{id}" and len(segments) > 1 and not segments[-2].startswith("{"):
-                    word = segments[-2]
-                    segments = [*segments[:-2], "{id}"]
-                else:
-                    segments = segments[:-1]
+                fixed = f"{path}/{word}"
+                if segments[-1] == "{id}" and len(segments) > 1 and segments[-2] not in (res.table, "api") \
+                        and not segments[-2].startswith("{"):
+                    fixed = "/" + "/".join([*segments[:-2], "{id}", segments[-2]])  # /tasks/due/{id}
                 self.emit(at, "an action's path ends with a word naming it, not a parameter",
-                          f"write e.g. /{'/'.join([*segments, word])}", "path")
+                          f"write e.g. {fixed}", "path")
             elif "{id}" in segments[:-2]:
+                head = segments[:segments.index("{id}") + 1]
                 self.emit(at, "{id} in an action's path comes right before its last segment",
-                          f"write e.g. /api/{res.table}/{{id}}/{segments[-1]} for one {res.name}, or no "
-                          "{id} for an action on the collection", "path")
+                          f"write e.g. /{'/'.join([*head, segments[-1]])} for one {res.name}, or no {{id}} "
+                          "for an action on the collection", "path")
             return
         if kind in _ITEM_OPERATIONS and path.rsplit("/", 1)[-1] != "{id}":
             self.emit(at, f"{kind} acts on one {res.name}: its path ends with /{{id}}",
@@ -684,6 +684,8 @@ class _Checker:
         at = self.cell(ep.line, "operation")
         name = ep.operation.name
         problem = _field_name_problem(name)
+        if not problem and name in _ACTION_MODULE_NAMES:
+            problem = "is a name the action module imports"
         if problem:
             self.emit(at, f"action name {name!r} {problem}",
                       "name the Python function it becomes in snake_case, e.g. archive or send_reminder",
@@ -730,6 +732,12 @@ class _Checker:
             else:
                 seen[key] = ep.line
 
+
+#: Names an action module (as first written) imports or that a function there would shadow.
+_ACTION_MODULE_NAMES = frozenset({
+    "ActionNotWritten", "Conflict", "InvalidInput", "NotFound", "Page", "Sequence", "Session", "UTC", "UUID",
+    "col", "date", "datetime", "func", "paginate", "select", "timedelta", "utcnow",
+})
 
 _CONSTRAINT_HINTS = {
     "min_length": "write min_length=<count>, e.g. min_length=1",

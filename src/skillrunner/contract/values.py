@@ -31,9 +31,10 @@ def _did_you_mean(word: str, options: Iterable[str], *, aliases: dict[str, str] 
     opts = list(options)
     if aliases and word.lower() in aliases:
         return f"did you mean {aliases[word.lower()]!r}?"
-    close = difflib.get_close_matches(word.lower(), opts, n=1, cutoff=0.6)
-    listed = ", ".join(opts)
-    return f"did you mean {close[0]!r}? (one of: {listed})" if close else f"use one of: {listed}"
+    lower = {o.lower(): o for o in opts}
+    close = difflib.get_close_matches(word.lower(), list(lower), n=1, cutoff=0.6)
+    listed = ", ".join(dict.fromkeys(opts))
+    return f"did you mean {lower[close[0]]!r}? (one of: {listed})" if close else f"use one of: {listed}"
 
 
 def _unquote(text: str) -> str | None:
