@@ -350,9 +350,9 @@ def _suite(root: Path, **env: str) -> str:
     scrubbed = {k: v for k, v in os.environ.items()
                 if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "JWT_SECRET")
                 and not k.startswith("PYTEST_")}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-rA", "-p", "no:cacheprovider"], cwd=root,
-                          env=scrubbed | {"PYTHONDONTWRITEBYTECODE": "1"} | env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-rA", "-p", "no:cacheprovider"]
+    done = subprocess.run(command, cwd=root, env=scrubbed | {"PYTHONDONTWRITEBYTECODE": "1"} | env,
+                          capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     return done.stdout
 

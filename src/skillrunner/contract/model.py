@@ -330,7 +330,8 @@ _BUILTINS = frozenset({
 })
 #: Names the generated modules import or define: a resource of that name would shadow them.
 _RESERVED_RESOURCES = frozenset({
-    "ActionNotWritten", "AfterValidator", "AllowInfNan", "Annotated", "Any", "APIRouter", "AppError", "AsyncIterator",
+    "ActionNotWritten", "AfterValidator", "AllowInfNan", "Annotated", "Any", "APIRouter", "AppError",
+    "AsyncIterator",
     "Base", "BaseModel", "BaseSettings", "BigInteger", "Body", "Boolean", "BulkRequest", "BulkResult",
     "Callable", "Caller", "Column", "ConfigDict", "Conflict", "CurrentUser", "Date", "DateTime",
     "Decimal", "Depends", "Dialect", "Email", "EmailStr", "Endpoint", "Enum", "ErrorBody", "ErrorInfo",
