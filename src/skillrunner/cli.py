@@ -294,8 +294,8 @@ def _shown(path: Path | str, project: Path) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help='Print one object: {"ok", "root", "app", "created", "updated", "merged", "removed", '
                    '"kept", "unchanged", "conflicts", "conflict_lines", "forced", "refused", '
-                   '"switched_from", "revision", "changes", "losses", "diff", "stubs", "orphaned", "ticked", '
-                   '"tests", "record"}; '
+                   '"switched_from", "revision", "changes", "losses", "diff", "stubs", "orphaned", '
+                   '"stranded", "ticked", "tests", "record"}; '
                    'paths relative to the project.')
 @_handle_errors
 def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, show_diff: bool,
@@ -360,7 +360,7 @@ def implement_cmd(feature: str, skill: str | None, force: bool, dry_run: bool, s
             "app": result.app, **{kind: list(getattr(result, kind)) for kind in _JSON_FILE_KINDS},
             "switched_from": list(result.switched_from), "revision": result.revision or None,
             "changes": list(result.changes), "losses": list(result.losses), "diff": result.diff,
-            "stubs": list(result.stubs), "orphaned": list(result.orphaned),
+            "stubs": list(result.stubs), "orphaned": list(result.orphaned), "stranded": list(result.stranded),
             "ticked": list(done.ticked) if done else [], "record": done.record.path if done else None,
             "tests": None if tests is None else {"passed": tests.passed, "summary": tests.summary},
             "notes": notes}, indent=2, ensure_ascii=False))
@@ -444,6 +444,8 @@ def _write_lines(result: Any, *, force: bool, dry_run: bool = False) -> list[str
     out += [f"  stub      {stub} (yours to write: it answers 501 until you do)" for stub in result.stubs]
     out += [f"  warning   {where} is no action of the contract: nothing calls it (delete it, or name a "
             "helper _like_this)" for where in result.orphaned]
+    out += [f"  warning   your actions stay in {moved.partition(' -> ')[0]}; this layout calls the ones in "
+            f"{moved.partition(' -> ')[2]}: move your code there" for moved in result.stranded]
     return out
 
 

@@ -402,6 +402,8 @@ def _stage_implement(ctx: _Context, skill: str, opts: dict[str, Any]) -> StageRe
     notes += [f"stub {stub}: yours to write (it answers 501 until you do)" for stub in written.stubs]
     notes += [f"{where} is no action of the contract: nothing calls it (delete it, or name a helper "
               "_like_this)" for where in written.orphaned]
+    notes += [f"your actions stay in {moved.partition(' -> ')[0]}; this layout calls the ones in "
+              f"{moved.partition(' -> ')[2]}: move your code there" for moved in written.stranded]
     ok = True
     if written.conflict_lines:
         ok = False

@@ -12,7 +12,7 @@ from typing import Any
 
 from skillrunner.contract import Contract, find_contract, load_contract
 from skillrunner.conventions import Conventions
-from skillrunner.errors import RenderError
+from skillrunner.errors import RenderError, SkillrunnerError
 from skillrunner.render.actions import action_modules
 from skillrunner.render.history import (
     History,
@@ -374,6 +374,7 @@ class WriteResult:
     losses: tuple[str, ...] = ()  # the data it loses: one sentence a change that drops something
     stubs: tuple[str, ...] = ()  # "path: name" of each action stub written into the user's modules
     orphaned: tuple[str, ...] = ()  # "path:line: name": public functions of an action module no action names
+    stranded: tuple[str, ...] = ()  # "old -> new": action modules of the layout switched from, left in place
 
 
 def _switched_from(project: Path, key: str, *, force: bool) -> tuple[str, ...]:
@@ -391,6 +392,25 @@ def _switched_from(project: Path, key: str, *, force: bool) -> tuple[str, ...]:
             hint=f"move your edits into {new}'s files (or delete them) and rerun; --force switches and keeps "
                  f"them where they are; --skill {old} stays with {old}")
     return others
+
+
+def _stranded(project: Path, contract: Contract, conv: Conventions, others: Sequence[str]) -> tuple[str, ...]:
+    """The action modules of the skills this render switched from that exist and lie elsewhere: the
+    user's code, which skillrunner never moves; the new layout's stubs are what the app calls now."""
+    out: list[str] = []
+    for key in others:
+        try:
+            old = resolve_skill(key.removeprefix("implement:"), project=project).conventions
+        except SkillrunnerError:
+            continue
+        if "actions" not in old.layout or "actions" not in conv.layout:
+            continue
+        for res in dict.fromkeys(r for r, _ in contract.actions()):
+            before = PurePosixPath(old.root) / old.path("actions", name=res.snake, plural=res.table)
+            after = PurePosixPath(conv.root) / conv.path("actions", name=res.snake, plural=res.table)
+            if before != after and (project / before).is_file():
+                out.append(f"{before.as_posix()} -> {after.as_posix()}")
+    return tuple(out)
 
 
 def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
@@ -432,4 +452,5 @@ def implement(*, project: Path, feature: str, skill: str = "backend-builder", fo
         changes=tuple(c.summary for c in revision.changes) if revision else (),
         losses=revision.losses if revision else (),
         stubs=actions.added, orphaned=actions.orphaned,
+        stranded=_stranded(project, contract, conv, others),
     )
