@@ -282,6 +282,19 @@ def test_a_dropped_action_is_reported_and_its_code_kept(tmp_path: Path) -> None:
     assert any(f.code == "action-stray" and f.line == line and f.severity == "warning" for f in findings)
 
 
+def test_a_switch_of_skill_leaves_the_written_actions_where_they_are_and_says_so(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    implement(project=project, feature=FEATURE)
+    module = _module(project, "backend-builder")
+    _write_bodies(module)
+    written = module.read_text(encoding="utf-8")
+    result = implement(project=project, feature=FEATURE, skill="backend-engineer", force=True)
+    assert result.stranded == ("backend/app/actions/note.py -> backend/app/actions/note_actions.py",
+                               "backend/app/actions/task.py -> backend/app/actions/task_actions.py")
+    assert module.read_text(encoding="utf-8") == written
+    assert all(stub for _, stub in read_actions(_module(project, "backend-engineer")).values())
+
+
 def test_a_module_that_does_not_parse_stops_implement_and_nothing_is_written(tmp_path: Path) -> None:
     project = _project(tmp_path)
     implement(project=project, feature=FEATURE)

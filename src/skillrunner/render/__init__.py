@@ -410,7 +410,7 @@ def _stranded(project: Path, contract: Contract, conv: Conventions, others: Sequ
             after = PurePosixPath(conv.root) / conv.path("actions", name=res.snake, plural=res.table)
             if before != after and (project / before).is_file():
                 out.append(f"{before.as_posix()} -> {after.as_posix()}")
-    return tuple(out)
+    return tuple(sorted(out))
 
 
 def implement(*, project: Path, feature: str, skill: str = "backend-builder", force: bool = False,
