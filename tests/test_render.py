@@ -404,6 +404,14 @@ _FILTERABLE = ("string", "email", "url", "integer", "boolean", "date", "uuid", "
 _SEARCHABLE = ("string", "text", "email", "url")
 _PATTERNS = ["^[a-z]{2,8}$", "^[A-Z][0-9]{3}$", r"^(red\|green\|blue)$"]  # \| inside a table cell
 _ENUM_VALUES = ["low", "mid", "high", "open", "done", "x1", "in_progress"]
+#: The last segments of action paths: none is a table or another endpoint's word (search, stats, bulk-set).
+_ACTION_WORDS = ["archive", "approve", "recount", "publish", "restore", "snooze", "pin", "reopen-all",
+                 "overdue", "report", "touch", "export", "mark-seen", "clear"]
+_ACTION_METHODS = ["GET", "GET", "POST", "POST", "PUT", "PATCH", "DELETE"]
+_ACTION_ERRORS = ["404, 422", "404", "409, 422", "-", "", "400, 404, 409, 422"]
+_SCHEMA_NAMES = ["Snooze", "Report", "Reason", "Tally", "Window", "Verdict"]
+#: A schema's field names: a resource's, and the names a table takes for itself or Python has, free here.
+_SCHEMA_FIELDS = [*_FIELDS, "id", "type", "user_id", "format", "hash", "created_at"]
 _FIELD_HEAD = "| Field | Type | Required | Default | Constraints | Description |\n|---|---|---|---|---|---|\n"
 _ENDPOINT_HEAD = "| Method | Path | Operation | Success | Errors |\n|---|---|---|---|---|\n"
 
@@ -416,8 +424,11 @@ class _RandomField:
     row: str  # its line of the field table
 
 
-def _random_field(r: random.Random, name: str, targets: list[str]) -> _RandomField:
-    """One field, valid by construction: a type, constraints that fit it, maybe a default."""
+def _random_field(r: random.Random, name: str, targets: list[str], *, stored: bool = True) -> _RandomField:
+    """One field, valid by construction: a type, constraints that fit it, maybe a default.
+
+    A field of a schema (``stored=False``) takes no ``index`` or ``unique``; without ``targets``, no ref.
+    """
     kind = r.choice(_KINDS if targets else _KINDS[:-1])
     required = r.random() < 0.4 and kind != "ref"
 
@@ -455,9 +466,10 @@ def _random_field(r: random.Random, name: str, targets: list[str]) -> _RandomFie
         cons.append("max_items=5")
     elif kind == "ref":
         spec = f"ref({r.choice(targets)})"
-    if kind in ("string", "email", "integer", "date", "uuid", "enum") and r.random() < 0.3:
+    if stored and kind in ("string", "email", "integer", "date", "uuid", "enum") and r.random() < 0.3:
         cons.append("index")
-    if kind in ("integer", "uuid", "email") and r.random() < 0.15 and not (kind == "integer" and width < 24):
+    if stored and kind in ("integer", "uuid", "email") and r.random() < 0.15 \
+            and not (kind == "integer" and width < 24):
         cons.append("unique")  # not on 11 integers: contract check warns, the generated tests need 24
     cells = [name, spec, "yes" if required else "no", default, ", ".join(cons), f"The {name}"]
     row = f"| {' | '.join(cells)} |\n"
@@ -468,8 +480,44 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _random_resource(r: random.Random, name: str, auth: str, made: list[tuple[str, str]]) -> str:
-    """A resource section: settings, fields and a random choice of every operation."""
+def _random_actions(r: random.Random, name: str, base: str, others: list[str],
+                    schemas: list[str]) -> list[tuple[str, str, str, str, str]]:
+    """0-3 actions of resource ``name``: on one row or the collection, with or without a body, any answer."""
+    out = []
+    for word in r.sample(_ACTION_WORDS, r.randint(0, 3)):
+        action = f"{word.replace('-', '_')}_{_snake(name)}"  # unique in the contract: one resource, one word
+        method = r.choice(_ACTION_METHODS)
+        body = r.choice(schemas) if schemas and method != "GET" and r.random() < 0.5 else None
+        form = r.choice(["200", "201", "page", "list", "204"])
+        if schemas and r.random() < (0.4 if form in ("200", "201") else 0.15):
+            answer = r.choice(schemas)
+        elif others and r.random() < 0.2:
+            answer = r.choice(others)
+        else:
+            answer = name
+        success = {"page": f"200 Page[{answer}]", "list": f"200 list[{answer}]", "204": "204"}.get(
+            form, f"{form} {answer}")
+        path = f"{base}/{{id}}/{word}" if r.random() < 0.5 else f"{base}/{word}"
+        operation = f"action({action}; body: {body})" if body else f"action({action})"
+        out.append((method, path, operation, success, r.choice(_ACTION_ERRORS)))
+    return out
+
+
+def _random_schema(r: random.Random, name: str) -> str:
+    """A schema section: maybe prose, and a field table (maybe empty) without refs, index or unique."""
+    fields = [_random_field(r, f, [], stored=False)
+              for f in r.sample(_SCHEMA_FIELDS, r.choice([0, 1, 1, 2, 3, 4]))]
+    prose = f"What an action takes or answers: a {name.lower()}.\n\n" if r.random() < 0.5 else ""
+    return f"\n## Schema: {name}\n\n{prose}" + _FIELD_HEAD + "".join(f.row for f in fields)
+
+
+def _random_resource(r: random.Random, name: str, auth: str, made: list[tuple[str, str]], *,
+                     actions: random.Random | None = None, schemas: list[str] | None = None) -> str:
+    """A resource section: settings, fields and a random choice of every operation.
+
+    With ``actions``, an RNG of its own, also 0-3 actions among the other endpoints, answering this
+    resource, an earlier one of ``made`` or one of ``schemas`` and taking one of ``schemas`` as body.
+    """
     table = _snake(name) + "s"
     timestamps = r.choice(["yes", "yes", "no"])
     parent = made[-1] if made and r.random() < 0.5 else None
@@ -489,7 +537,8 @@ def _random_resource(r: random.Random, name: str, auth: str, made: list[tuple[st
         return r.sample(names, min(len(names), r.randint(0, most)))
 
     base = f"/api/{parent[1]}/{{{_snake(parent[0])}_id}}/{table}" if parent else f"/api/{table}"
-    ops = [("POST", base, "create", f"201 {name}"), ("GET", f"{base}/{{id}}", "get", f"200 {name}")]
+    ops: list[tuple[str, ...]] = [("POST", base, "create", f"201 {name}"),
+                                  ("GET", f"{base}/{{id}}", "get", f"200 {name}")]
     if r.random() < 0.8:
         stamps = ["created_at"] if timestamps == "yes" else []
         sortable = [*named(*(set(_KINDS) - {"json", "list"})), "id", *stamps]
@@ -510,20 +559,33 @@ def _random_resource(r: random.Random, name: str, auth: str, made: list[tuple[st
         ops.append((method, f"{base}/bulk-set", f"bulk_update({field.name}={value})", "200 BulkResult"))
     ops += [op for op in [("PATCH", f"{base}/{{id}}", "update", f"200 {name}"),
                           ("DELETE", f"{base}/{{id}}", "delete", "204")] if r.random() < 0.8]
+    if actions is not None:
+        for op in _random_actions(actions, name, base, [m for m, _ in made], schemas or []):
+            ops.insert(actions.randint(0, len(ops)), op)  # anywhere: a route's order is the renderer's
     made.append((name, table))
+    rows = [(*op, "404, 422") if len(op) == 4 else op for op in ops]
     return (f"\n## Resource: {name}\n\n" + "".join(f"- {x}\n" for x in settings)
             + "\n" + _FIELD_HEAD + "".join(f.row for f in fields)
             + "\n### Endpoints\n\n" + _ENDPOINT_HEAD
-            + "".join(f"| {m} | {p} | {o} | {s} | 404, 422 |\n" for m, p, o, s in ops))
+            + "".join(f"| {' | '.join(row)} |\n" for row in rows))
 
 
 def random_contract(seed: int) -> str:
     """A valid contract that uses a random mix of what the format allows: the same seed, the same text."""
     r = random.Random(seed)
+    # Actions and schemas draw from a stream of their own, so the resources stay those of before actions.
+    a = random.Random(f"actions{seed}")
+    acting = a.random() < 0.7
+    schemas = a.sample(_SCHEMA_NAMES, a.randint(0, 3)) if acting else []
     auth = r.choice(["jwt", "jwt", "builtin", "none"])
     made: list[tuple[str, str]] = []  # (name, table) of the resources so far: parents and ref targets
-    sections = [_random_resource(r, name, auth, made) for name in r.sample(_NAMES, r.randint(1, 3))]
-    return f"---\nfeature: random{seed}\ntitle: Random {seed}\nauth: {auth}\n---\n" + "".join(sections)
+    sections = [_random_resource(r, name, auth, made, actions=a if acting else None, schemas=schemas)
+                for name in r.sample(_NAMES, r.randint(1, 3))]
+    resources = "".join(sections)
+    # A schema no action names is a warning: only those some action uses are written.
+    bodies = "".join(_random_schema(a, s) for s in schemas if re.search(rf"\b{s}\b", resources))
+    head = f"---\nfeature: random{seed}\ntitle: Random {seed}\nauth: {auth}\n---\n"
+    return head + (bodies + resources if a.random() < 0.3 else resources + bodies)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -532,6 +594,36 @@ def test_random_contracts_check_clean_and_render_within_the_line_length(seed: in
     assert contract is not None and not findings, "\n".join(map(str, findings))
     for skill in SKILLS:
         _assert_parses_within_the_line_length(render_backend(contract, _conventions(skill)), f"{skill}/")
+
+
+def test_random_contracts_check_clean_and_use_every_form_of_action_and_schema() -> None:
+    """200 seeds check clean; between them, every success form, both kinds of path, bodies and schemas."""
+    seen: set[str] = set()
+    for seed in range(200):
+        text = random_contract(seed)
+        assert text == random_contract(seed)
+        contract, findings = parse_contract(text, f"specs/api/random{seed}.md")
+        assert contract is not None and not findings, f"seed {seed}:\n" + "\n".join(map(str, findings))
+        schemas = {s.name for s in contract.schemas}
+        resources = {r.name for r in contract.resources}
+        seen |= {"schemas"} if schemas else {"no actions"} if not contract.actions() else set()
+        seen |= {"no schema field"} if any(not s.fields for s in contract.schemas) else set()
+        if schemas:
+            first = text.index("## Schema") < text.index("## Resource")
+            seen.add("schemas first" if first else "schemas last")
+        for res, ep in contract.actions():
+            wrapper, _, name = (ep.body or "").rstrip("]").rpartition("[")
+            kind = "schema" if name in schemas else "own" if name == res.name else \
+                "other" if name in resources else "none"
+            seen |= {f"{ep.status} {wrapper or '-'} {kind}", "member" if ep.member else "collection",
+                     "body" if ep.operation.body else "no body", ep.method, "nested" if res.parent else "top"}
+            assert not (ep.method == "GET" and ep.operation.body), (seed, ep.path)
+    wanted = {"200 - own", "201 - own", "200 - other", "200 - schema", "201 - schema", "200 Page own",
+              "200 list own", "200 Page schema", "200 list schema", "204 - none", "member", "collection",
+              "body", "no body", "schemas", "no actions", "no schema field", "schemas first", "schemas last",
+              "nested", "top",
+              "GET", "POST", "PUT", "PATCH", "DELETE"}
+    assert wanted <= seen, sorted(wanted - seen)
 
 
 # --- project templates override packaged ones --------------------------------------------------------------

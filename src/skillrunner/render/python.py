@@ -158,20 +158,20 @@ def _qs(values: Iterable[Any]) -> list[str]:
     return [_q(v) for v in values]
 
 
-def _display(value: Any, indent: int, used: int = 0) -> str:
+def _display(value: Any, indent: int, used: int = 0, *, short: bool = False) -> str:
     """A Python literal of JSON-like ``value``, one item per line where a line would be too long.
 
     ``used``: characters before the value on its first line, after the indent (a key, an
-    assignment); one more is kept for a trailing comma.
+    assignment); one more is kept for a trailing comma. ``short``: values as ``_code`` writes them.
     """
-    one = _q(value)
+    one = _code(value) if short else _q(value)
     if indent + used + len(one) < LINE_LENGTH or not isinstance(value, list | tuple | dict) or not value:
         return one
     pad = " " * (indent + 4)
     if isinstance(value, dict):
-        items = [f"{_q(k)}: {_display(v, indent + 4, len(_q(k)) + 2)}" for k, v in value.items()]
+        items = [f"{_q(k)}: {_display(v, indent + 4, len(_q(k)) + 2, short=short)}" for k, v in value.items()]
         return "{\n" + "".join(f"{pad}{i},\n" for i in items) + " " * indent + "}"
-    items = [_display(v, indent + 4) for v in value]
+    items = [_display(v, indent + 4, short=short) for v in value]
     if all("\n" not in i for i in items):  # short items share lines, as a formatter would leave them
         rows: list[str] = []
         for item in items:
