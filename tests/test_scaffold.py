@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from skillrunner.contract import Contract, load_contract, parse_contract
 from skillrunner.errors import ContractError, UsageError
-from skillrunner.render import render_backend
+from skillrunner.render import implement, render_backend
 from skillrunner.scaffold import create_crud, crud_contract
 from skillrunner.skills import resolve_skill
 
@@ -216,3 +217,19 @@ def test_create_crud_is_exported_from_the_package() -> None:
     import skillrunner
 
     assert skillrunner.create_crud is create_crud
+
+
+def test_an_action_route_comes_with_its_stub_module(tmp_path: Path) -> None:
+    archive = ("POST", "/{id}/archive", "action(archive)")
+    call = {**TASK_CALL, "custom_routes": [*TASK_CALL["custom_routes"], archive]}
+    files = create_crud(**call)
+    text = crud_contract(**call)
+    assert re.search(r"\| POST +\| /api/tasks/\{id\}/archive +\| action\(archive\) +\| 200 Task", text)
+    implement_dir = tmp_path / "project"
+    (implement_dir / "specs" / "api").mkdir(parents=True)
+    (implement_dir / "specs" / "api" / "task.md").write_text(text, encoding="utf-8")
+    implement(project=implement_dir, feature="task", skill="backend-scaffolder")
+    on_disk = {p.relative_to(implement_dir / "backend").as_posix(): p.read_text(encoding="utf-8")
+               for p in (implement_dir / "backend").rglob("*") if p.is_file()}
+    assert files == on_disk  # the whole tree a first implement writes, the action module included
+    assert 'raise ActionNotWritten("archive")' in files["app/actions/task.py"]

@@ -39,6 +39,7 @@ _ANSWERS: dict[str, tuple[str, tuple[int, ...]]] = {
     "get": ("200 {name}", (401, 404)), "update": ("200 {name}", (401, 404, 422)),
     "delete": ("204", (401, 404)), "search": ("200 Page[{name}]", (401, 422)),
     "stats": ("200 Stats", (401,)), "bulk_update": ("200 BulkResult", (401, 422)),
+    "action": ("200 {name}", (401,)),
 }
 _STANDARD = (("POST", "", "create"), ("GET", "", "list"), ("GET", "/{id}", "get"),
              ("PATCH", "/{id}", "update"), ("DELETE", "/{id}", "delete"))
@@ -252,4 +253,5 @@ def create_crud(model_name: str, fields: Sequence[Any] = (), *, user_field: bool
     contract = _checked(model_name, fields, user_field=user_field, soft_delete=soft_delete,
                         timestamps=timestamps, custom_routes=custom_routes, auth=auth)
     conventions = resolve_skill(skill, project=project).conventions
-    return render_backend(contract, conventions, project=project)
+    # The action modules too, as a first implement writes them: the backend imports them.
+    return render_backend(contract, conventions, project=project, stubs=True)

@@ -179,15 +179,17 @@ def _render(name: str, context: Mapping[str, Any], project: Path | None) -> str:
 
 
 def render_backend(contract: Contract, conventions: Conventions, *,
-                   project: Path | None = None) -> dict[str, str]:
+                   project: Path | None = None, stubs: bool = False) -> dict[str, str]:
     """Every file of the backend: POSIX path relative to ``conventions.root`` -> text, sorted.
 
     Deterministic: the same contract, conventions, templates and migration history give the same
     bytes. Project templates (``<project>/templates/backend/...``) override the packaged ones. With a
     ``project`` whose ``.skillrunner/`` records a history, the revisions rendered before come back as
-    they were and a change of schema adds one; without, one revision creates every table.
+    they were and a change of schema adds one; without, one revision creates every table. With
+    ``stubs``, the user's action modules too, as a first ``implement`` writes them.
     """
-    return _render_backend(contract, conventions, project=project).files
+    rendered = _render_backend(contract, conventions, project=project)
+    return dict(sorted({**rendered.files, **rendered.stubs}.items())) if stubs else rendered.files
 
 
 def latest_revision(contract: Contract, conventions: Conventions, *,

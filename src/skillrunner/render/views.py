@@ -665,8 +665,8 @@ class _Builder:
             actions_path = conv.path("actions", name=res.snake, plural=res.table)
             package, _, leaf = conv.module("actions", name=res.snake, plural=res.table).rpartition(".")
             actions_ref = f"{res.snake}_actions"
-            actions_import = (f"from {package} import {leaf} as {actions_ref}" if package
-                              else f"import {leaf} as {actions_ref}")
+            alias = f" as {actions_ref}" if leaf != actions_ref else ""
+            actions_import = f"from {package} import {leaf}{alias}" if package else f"import {leaf}{alias}"
         view = ResourceView(
             service_import=service_import, service_ref=service_ref, name=res.name, snake=res.snake,
             table=res.table, plural_title=res.table.replace("_", " "),
