@@ -1069,7 +1069,8 @@ def test_find_contract(tmp_path: Path) -> None:
     with pytest.raises(SkillrunnerError) as missing:
         find_contract("base", project=tmp_path)
     assert "specs/api/base.md" in str(missing.value) and "specs/api/base-endpoints.md" in str(missing.value)
-    assert "write specs/api/base.md" in missing.value.hint
+    assert "skillrunner contract new base" in missing.value.hint
+    assert "skillrunner contract guide" in missing.value.hint and "docs/" not in missing.value.hint
     seed = write(tmp_path, "base-endpoints.md", BASE)
     assert find_contract("base", project=tmp_path) == seed
     plain = write(tmp_path, "base.md", BASE)

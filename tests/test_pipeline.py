@@ -203,7 +203,7 @@ def test_json_error_before_any_stage_is_still_one_object(tmp_path: Path,
     assert data["ok"] is False and "specs/api/billing.md" in data["error"] and data["stages"] == []
     plain = CliRunner().invoke(main, ["run", "/sp.backend-builder", "billing"])
     assert plain.exit_code == 1 and "error: no contract for 'billing'" in plain.stderr
-    assert "hint: write specs/api/billing.md" in plain.stderr
+    assert "hint: skillrunner contract new billing" in plain.stderr
     assert CliRunner().invoke(main, ["run", "/sp.nope", "task-crud"]).exit_code == 1
 
 

@@ -120,7 +120,8 @@ def test_without_contract_the_spec_marks_what_is_missing(tmp_path: Path) -> None
     text = (tmp_path / "specs/billing/spec.md").read_text(encoding="utf-8")
     assert result.contract is None and result.clarifications >= 5
     assert "**Input**: Invoices for orders" in text
-    assert "`specs/api/billing.md`" in text
+    assert "`skillrunner contract new billing`" in text
+    assert "`skillrunner contract check specs/api/billing.md`" in text
     assert "FR-001" in text and "SC-001" in text and "Given" in text
 
 

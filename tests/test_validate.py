@@ -464,8 +464,8 @@ def test_cli_strict_fails_on_warnings(cli: Cli, project: Path) -> None:
 def test_cli_formats(cli: Cli, project: Path) -> None:
     folder = _build(project, Case("a", fm(name="Bad")))
     rows = json.loads(cli("validate", folder, "--format", "json", expect=1).stdout)
-    assert {r["code"] for r in rows} == {"name-format", "name-mismatch"}
-    assert set(rows[0]) == {"path", "line", "col", "severity", "message", "hint", "code"}
+    assert {r["rule"] for r in rows} == {"name-format", "name-mismatch"}
+    assert set(rows[0]) == {"file", "line", "column", "severity", "rule", "message", "hint"}
     github = cli("validate", folder, "--format", "github", expect=1).stdout.splitlines()
     assert len(github) == 2
     assert all(line.startswith("::error file=demo-skill/SKILL.md,line=2,col=1,title=name-")

@@ -16,12 +16,15 @@ import click
 
 from skillrunner import __version__
 from skillrunner.contract import (
+    AUTH_KINDS,
     check_contract_files,
     contract_summary,
     contract_to_dict,
     load_contract,
     locate_contract,
+    new_contract,
 )
+from skillrunner.docs import list_docs, read_doc
 from skillrunner.errors import SkillrunnerError
 from skillrunner.findings import format_findings, has_errors
 from skillrunner.project import find_project, project_lock
@@ -34,14 +37,33 @@ FORMAT_OPTION = click.option(
 )
 
 
+def _wants_json(args: Sequence[str]) -> bool:
+    """True when the command line asks for JSON on stdout (``--json``, ``--format json``)."""
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return ("--json" in args or "--format=json" in args
+            or any(a == "--format" and b == "json" for a, b in pairs))
+
+
+def _error_json(message: str, exit_code: int, *, kind: str, hint: str = "", path: str | None = None,
+                line: int | None = None, col: int | None = None) -> str:
+    error = {"kind": kind, "message": message, "hint": hint, "file": path, "line": line, "column": col,
+             "exit_code": exit_code}
+    return json.dumps({"ok": False, "error": error}, indent=2, ensure_ascii=False)
+
+
 def _handle_errors(func: F) -> F:
-    """The one boundary where library errors become a message on stderr and an exit code."""
+    """The one boundary where library errors become a message on stderr and an exit code (and, when
+    the command line asked for JSON, one JSON object on stdout too)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except SkillrunnerError as exc:
+            if kwargs.get("as_json") or kwargs.get("fmt") == "json":
+                kind = "usage" if exc.exit_code == 2 else "error"
+                click.echo(_error_json(exc.message, exc.exit_code, kind=kind, hint=exc.hint, path=exc.path,
+                                       line=exc.line, col=exc.col))
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:
@@ -52,7 +74,27 @@ def _handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Cli(click.Group):
+    """The command group: under ``--json`` or ``--format json`` a usage error is JSON on stdout too."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or not _wants_json(argv):
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            click.echo(_error_json(exc.format_message(), exc.exit_code, kind="usage"))
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="skillrunner")
 def main() -> None:
     """Render proven FastAPI + SQLModel backends from API contracts, spec-driven.
@@ -219,13 +261,71 @@ def show_cmd(name: str, as_json: bool) -> None:
 
 @main.group("contract")
 def contract_group() -> None:
-    """Check and inspect API contracts (specs/api/<feature>.md).
+    """Write, check and inspect API contracts (specs/api/<feature>.md).
 
     \b
-    The format is described in docs/contract-format.md.
-      skillrunner contract check                  every specs/api/*.md here
-      skillrunner contract show task-crud --json  the parsed model
+    No contract yet? Start one, read the format, then check until clean:
+      skillrunner contract new bookings           a skeleton that checks clean
+      skillrunner contract guide                  the format, in a few hundred lines
+      skillrunner contract check specs/api/bookings.md --format json
+      skillrunner contract show bookings --json   the parsed model
     """
+
+
+@contract_group.command("new")
+@click.argument("feature")
+@click.option("--title", help="The API's title [default: from the feature name].")
+@click.option("--auth", type=click.Choice(AUTH_KINDS), default="jwt", show_default=True,
+              help="jwt: bearer tokens issued elsewhere; builtin: register/login/me; none: open.")
+@_handle_errors
+def contract_new(feature: str, title: str | None, auth: str) -> None:
+    """Write specs/api/FEATURE.md: one resource, a few fields and the usual endpoints.
+
+    \b
+    It checks clean and renders as it is; its comments say what to replace. An existing
+    contract is never overwritten (exit 1).
+      skillrunner contract new bookings --title "Room bookings" --auth builtin
+    """
+    project = _project()
+    with _locked(project):
+        path = new_contract(project=project, feature=feature, title=title, auth=auth)
+    shown = _shown(path.resolve(), project.resolve())
+    click.echo(f"wrote {shown}")
+    click.echo(f"next: edit it (the format: skillrunner contract guide), then "
+               f"skillrunner contract check {shown}", err=True)
+
+
+@contract_group.command("guide")
+@click.option("--full", is_flag=True, help="The whole reference, every rule with its examples.")
+@_handle_errors
+def contract_guide(full: bool) -> None:
+    """Print the contract format: every section, type, constraint, operation and rule.
+
+    \b
+    The short guide fits an agent's context (one complete example included); --full prints
+    the whole reference. What the generated backends do on the wire: skillrunner docs behaviour.
+      skillrunner contract guide
+      skillrunner contract guide --full
+    """
+    click.echo(read_doc("contract-format" if full else "contract-guide"), nl=False)
+
+
+@main.command("docs")
+@click.argument("name", required=False)
+@_handle_errors
+def docs_cmd(name: str | None) -> None:
+    """Print a document shipped with skillrunner, or list them.
+
+    \b
+      skillrunner docs               the list
+      skillrunner docs behaviour     what every generated backend does on the wire
+      skillrunner docs conventions   a skill's conventions.yaml, key by key
+    """
+    if name is None:
+        for doc, summary in list_docs():
+            click.echo(f"{doc:<18} {summary}")
+        return
+    click.echo(read_doc(name), nl=False)
 
 
 @contract_group.command("check")

@@ -86,15 +86,15 @@ def load_conventions(skill_dir: Path) -> Conventions:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise _fail(path, "this skill has no conventions for the runner",
-                    f"add {CONVENTIONS_FILE}; see docs/conventions.md") from None
+                    f"add {CONVENTIONS_FILE}; see skillrunner docs conventions") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise _fail(path, f"conventions do not parse: {exc}", "fix the YAML syntax") from None
     if not isinstance(data, dict):
-        raise _fail(path, "conventions must be a YAML mapping", "see docs/conventions.md")
+        raise _fail(path, "conventions must be a YAML mapping", "see skillrunner docs conventions")
     required = ("root", "app", "error_envelope", "not_owned_status", "service_layer", "layout")
     missing = [k for k in required if k not in data]
     if missing:
-        raise _fail(path, f"missing key(s): {', '.join(missing)}", "see docs/conventions.md")
+        raise _fail(path, f"missing key(s): {', '.join(missing)}", "see skillrunner docs conventions")
     unknown = sorted(set(data) - set(required))
     if unknown:
         raise _fail(path, f"unknown key(s): {', '.join(unknown)}",
@@ -108,7 +108,7 @@ def load_conventions(skill_dir: Path) -> Conventions:
     if not isinstance(layout, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in layout.items()
     ):
-        raise _fail(path, "layout must map file kinds to paths", "see docs/conventions.md")
+        raise _fail(path, "layout must map file kinds to paths", "see skillrunner docs conventions")
     known = FILE_KINDS | PER_RESOURCE_KINDS
     bad = sorted(set(layout) - set(known))
     if bad:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["FORMATS", "Finding", "Severity", "format_findings", "has_errors"]
@@ -24,6 +24,11 @@ class Finding:
     message: str
     hint: str = ""
     code: str = ""
+
+    def to_dict(self) -> dict[str, str | int]:
+        """JSON-ready, with the names tools expect: file, line, column, severity, rule, message, hint."""
+        return {"file": self.path, "line": self.line, "column": self.col, "severity": self.severity,
+                "rule": self.code, "message": self.message, "hint": self.hint}
 
     def __str__(self) -> str:
         head = f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
@@ -49,7 +54,7 @@ def format_findings(findings: Sequence[Finding], fmt: str = "text") -> str:
     """Render findings as ``text`` (one per line, hint below), ``json`` or ``github`` annotations."""
     ordered = sorted(findings)
     if fmt == "json":
-        return json.dumps([asdict(f) for f in ordered], indent=2, ensure_ascii=False) + "\n"
+        return json.dumps([f.to_dict() for f in ordered], indent=2, ensure_ascii=False) + "\n"
     if fmt == "github":
         lines = []
         for f in ordered:

@@ -11,7 +11,7 @@ __all__ = ["packaged_dir"]
 
 @cache
 def packaged_dir(name: str) -> Path:
-    """The packaged folder ``name`` (``skills``, ``templates``, ``examples``).
+    """The packaged folder ``name`` (``skills``, ``templates``, ``examples``, ``docs``).
 
     In a wheel it is ``skillrunner/_data/<name>``; in a source checkout (editable install)
     it is the repository's top-level folder, two levels above ``src/skillrunner``.

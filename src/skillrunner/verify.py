@@ -196,7 +196,7 @@ def compare_openapi(contract: Contract, dump: dict[str, Any], *, project: Path,
                 continue
             findings += _compare_operation(contract, res, ep, ops[key][1], spec)
     if contract.auth == "builtin":
-        # auth: builtin brings these three with it (WIRE.md); the contract does not list them.
+        # auth: builtin brings these three with it (docs/behaviour.md); the contract does not list them.
         named |= set(_BUILTIN_AUTH)
         for method, route in _BUILTIN_AUTH:
             if (method, route) not in ops:
@@ -263,7 +263,7 @@ def _compare_operation(contract: Contract, res: Resource, ep: Endpoint, op: dict
     return out
 
 
-# JSON Schema type and format each contract type documents (WIRE.md "Types"); decimal may be either.
+# JSON Schema type and format each contract type documents (docs/behaviour.md); decimal may be either.
 _JSON_TYPES: dict[str, tuple[set[str], str | None]] = {
     "string": ({"string"}, None), "text": ({"string"}, None), "integer": ({"integer"}, None),
     "number": ({"number"}, None), "decimal": ({"number", "string"}, None), "boolean": ({"boolean"}, None),

@@ -35,6 +35,7 @@ from skillrunner.contract.model import (
 from skillrunner.contract.parse import (
     _Parser,
 )
+from skillrunner.contract.skeleton import new_contract, skeleton_text
 from skillrunner.errors import ContractError, SkillrunnerError, UsageError
 from skillrunner.findings import Finding
 
@@ -65,7 +66,9 @@ __all__ = [
     "find_contract",
     "load_contract",
     "locate_contract",
+    "new_contract",
     "parse_contract",
+    "skeleton_text",
 ]
 
 
@@ -109,7 +112,7 @@ def load_contract(path: Path, *, project: Path | None = None) -> Contract:
     contract, findings = parse_contract(Path(path).read_bytes(), shown)
     if contract is None:
         errors = sum(f.severity == "error" for f in findings)
-        raise ContractError(f"{shown}: {errors} error(s); the format is in docs/contract-format.md",
+        raise ContractError(f"{shown}: {errors} error(s); the format: skillrunner contract guide",
                             findings)
     return contract
 
@@ -129,8 +132,8 @@ def find_contract(feature: str, *, project: Path) -> Path:
     if not found:
         raise SkillrunnerError(
             f"no contract for {feature!r}: neither {shown[0]} nor {shown[1]} exists",
-            hint=f"write {shown[0]} (the format is in docs/contract-format.md; "
-                 "specs/api/task-crud.md is a complete example)")
+            hint=f"skillrunner contract new {feature} writes one that checks clean; edit it (the format: "
+                 f"skillrunner contract guide), then skillrunner contract check {shown[0]}")
     return found[0]
 
 
@@ -169,8 +172,9 @@ def check_contract_files(*, files: Sequence[Path] = (), project: Path) -> Contra
         api = project / "specs" / "api"
         paths = sorted(api.glob("*.md")) if api.is_dir() else []
         if not paths:
-            raise SkillrunnerError("no contracts to check: specs/api/ has no .md file", path=api,
-                                   hint="write specs/api/<feature>.md (see docs/contract-format.md)")
+            raise SkillrunnerError("no contracts to check: specs/api/ has no .md file", path="specs/api",
+                                   hint="skillrunner contract new <feature> writes one to start from "
+                                        "(the format: skillrunner contract guide)")
     findings: list[Finding] = []
     shown: list[str] = []
     for p in paths:

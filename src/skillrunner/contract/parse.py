@@ -118,6 +118,9 @@ def _cell_cols(raw: str) -> list[int]:
     return [s + len(raw[s:]) - len(raw[s:].lstrip(" \t")) + 1 for s in starts]
 
 
+_COMMENT = re.compile(r"<!--(?:(?!-->).)*-->", re.S)
+
+
 # --- the parser ------------------------------------------------------------------------------------
 
 _Where = dict[tuple[Any, ...], tuple[int, int]]
@@ -255,7 +258,10 @@ class _Parser:
                        "feature")
 
     def prose(self, blocks: Sequence[_Block]) -> str:
-        parts = ["\n".join(self.lines[b.start - 1:b.end]).strip("\n") for b in blocks if b.end >= b.start]
+        # A paragraph that is one <!-- comment --> is a note to whoever edits the contract, not API text.
+        kept = [b for b in blocks if not (b.kind in ("paragraph", "html_block") and _COMMENT.fullmatch(
+            "\n".join(self.lines[b.start - 1:b.end]).strip()))]
+        parts = ["\n".join(self.lines[b.start - 1:b.end]).strip("\n") for b in kept if b.end >= b.start]
         return "\n\n".join(p for p in parts if p.strip())
 
     # a resource section ---------------------------------------------------------------------------

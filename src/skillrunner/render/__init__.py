@@ -280,7 +280,8 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
             raise RenderError(f"{contract.path} declares {what_}, and this skill's conventions name no "
                               f"place for {kind}",
                               path=conv.source or None,
-                              hint=f"add `{kind}: <path>` to the skill's layout (see docs/conventions.md)")
+                              hint=f"add `{kind}: <path>` to the skill's layout "
+                                   "(see skillrunner docs conventions)")
     once = ["main", "config", "database", "errors", "common", "conftest", "alembic_ini", "alembic_env",
             "alembic_script", "requirements", "pyproject", "readme"]
     if contract.auth != "none":
