@@ -36,12 +36,15 @@ from skillrunner.contract import (
     find_contract,
     load_contract,
     parse_contract,
+    skeleton_text,
 )
 from skillrunner.contract.parse import _read_type
 from skillrunner.contract.values import _pattern_problem
 from skillrunner.errors import ContractError, SkillrunnerError, UsageError
 from skillrunner.findings import Finding, format_findings
 from skillrunner.markdown import parse_blocks, parse_markdown
+from skillrunner.render import render_backend
+from skillrunner.skills import resolve_skill
 from skillrunner.templating import py_identifier, py_literal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -1280,3 +1283,78 @@ auth: jwt
     assert contract is not None
     assert [(f.line, f.severity, f.message.split(",")[0]) for f in findings] == [
         (13, "warning", "unique row has only 11 possible values")]
+
+
+# --- contract new: a start that checks clean ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("feature", ["bookings", "room-bookings", "task-crud", "users", "a", "categories",
+                                     "x1-status", "boxes", "api"])
+@pytest.mark.parametrize("auth", ["jwt", "builtin", "none"])
+def test_a_new_contract_checks_clean_and_renders(feature: str, auth: str, tmp_path: Path) -> None:
+    text = skeleton_text(feature, auth=auth)
+    contract, findings = parse_contract(text, f"specs/api/{feature}.md")
+    assert contract is not None and findings == []
+    assert contract.feature == feature and contract.auth == auth
+    assert "<!--" not in contract.description + "".join(r.description for r in contract.resources)
+    assert {e.operation.kind for r in contract.resources for e in r.endpoints} == {
+        "create", "list", "get", "update", "delete"}
+    conv = resolve_skill("backend-builder", project=tmp_path).conventions
+    assert render_backend(contract, conv)  # renders as it is
+
+
+def test_contract_new_never_overwrites(project: Path) -> None:
+    made = CliRunner().invoke(main, ["contract", "new", "room-bookings", "--title", "Room bookings",
+                                     "--auth", "none"])
+    assert made.exit_code == 0, made.output
+    path = project / "specs" / "api" / "room-bookings.md"
+    text = path.read_text(encoding="utf-8")
+    assert "title: Room bookings" in text and "auth: none" in text and "## Resource: RoomBooking" in text
+    path.write_text(text + "\nmy edits\n", encoding="utf-8")
+    again = CliRunner().invoke(main, ["contract", "new", "room-bookings"])
+    assert again.exit_code == 1 and "exists already" in again.stderr
+    assert path.read_text(encoding="utf-8").endswith("my edits\n")
+    bad = CliRunner().invoke(main, ["contract", "new", "Room Bookings"])
+    assert bad.exit_code == 2 and "not a slug" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_contract_guide_and_docs_print_the_shipped_documents() -> None:
+    guide = CliRunner().invoke(main, ["contract", "guide"])
+    full = CliRunner().invoke(main, ["contract", "guide", "--full"])
+    assert guide.exit_code == full.exit_code == 0
+    assert guide.stdout == (REPO / "docs" / "contract-guide.md").read_text(encoding="utf-8")
+    assert full.stdout == (REPO / "docs" / "contract-format.md").read_text(encoding="utf-8")
+    listed = CliRunner().invoke(main, ["docs"])
+    names = {line.split()[0] for line in listed.stdout.splitlines()}
+    assert {"behaviour", "contract-guide", "conventions"} <= names
+    missing = CliRunner().invoke(main, ["docs", "nope"])
+    assert missing.exit_code == 2 and "one of:" in missing.stderr
+
+
+def test_usage_errors_under_format_json_are_json(project: Path) -> None:
+    for args in (["contract", "check", "--format", "json", "missing.md"],
+                 ["contract", "check", "--format", "json", "--bogus"],
+                 ["contract", "show", "nope", "--json"]):
+        result = CliRunner().invoke(main, args)
+        error = json.loads(result.stdout)["error"]
+        usage = "--bogus" in args or "missing.md" in args
+        assert result.exit_code == error["exit_code"] == (2 if usage else 1)
+        assert error["message"] and "Traceback" not in result.output
+
+
+def test_every_finding_of_the_documented_broken_examples_comes_out_as_json(tmp_path: Path) -> None:
+    broken = [(line, block) for line, block, expected in doc_examples() if expected is not None]
+    assert len(broken) >= 4
+    for i, (_, example) in enumerate(broken):
+        path = tmp_path / f"example{i}" / "specs" / "api"
+        match = re.search(r"^feature: ([a-z0-9-]+)$", example, re.M)
+        name = match.group(1) if match else "example"
+        path.mkdir(parents=True)
+        (path / f"{name}.md").write_text(example, encoding="utf-8")
+        result = CliRunner().invoke(main, ["contract", "check", "--format", "json", str(path / f"{name}.md")])
+        assert result.exit_code == 1
+        rows = json.loads(result.stdout)
+        _, findings = parse_contract(example, (path / f"{name}.md").as_posix())
+        assert [(r["line"], r["column"], r["rule"], r["message"]) for r in rows] == [
+            (f.line, f.col, f.code, f.message) for f in findings]
+        assert all(set(r) == {"file", "line", "column", "severity", "rule", "message", "hint"} for r in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,40 @@ def test_wheel_holds_skills_templates_and_example(wheel: Path) -> None:
     for t in templates:
         assert f"skillrunner/_data/{t}" in names
     assert "skillrunner/_data/examples/specs/api/task-crud.md" in names
+    for doc in ("contract-guide", "contract-format", "behaviour", "conventions"):
+        assert f"skillrunner/_data/docs/{doc}.md" in names
+
+
+def test_installed_wheel_takes_an_agent_from_no_contract_to_a_backend(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target",
+                    str(site), str(wheel)], check=True, capture_output=True, text=True)
+    project = tmp_path / "empty-project"
+    project.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "PIP_NO_INDEX": "1"}
+
+    def sr(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "skillrunner", *args], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    stuck = sr("run", "/sp.backend-builder", "bookings", "--json")
+    assert stuck.returncode == 1 and json.loads(stuck.stdout)["ok"] is False
+    assert "skillrunner contract new bookings" in stuck.stderr and "docs/" not in stuck.stderr
+    guide, full = sr("contract", "guide"), sr("contract", "guide", "--full")
+    assert guide.returncode == 0 and full.returncode == 0
+    assert "action(" in guide.stdout and len(full.stdout) > len(guide.stdout)
+    assert sr("docs", "behaviour").returncode == 0
+    made = sr("contract", "new", "bookings", "--title", "Room bookings")
+    assert made.returncode == 0, made.stderr
+    assert "wrote specs/api/bookings.md" in made.stdout
+    again = sr("contract", "new", "bookings")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    checked = sr("contract", "check", "specs/api/bookings.md", "--format", "json")
+    assert checked.returncode == 0 and json.loads(checked.stdout) == []
+    done = sr("run", "/sp.backend-builder", "bookings", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    assert (project / "backend" / "app" / "routers" / "booking.py").is_file()
 
 
 def test_installed_wheel_runs_outside_the_repo_offline(wheel: Path, tmp_path: Path) -> None:
