@@ -19,6 +19,7 @@ from skillrunner.agents import (
     init_project,
     render_agent_files,
 )
+from skillrunner.conventions import load_conventions
 from skillrunner.pipeline import STAGE_COMMANDS
 from skillrunner.skills import discover_skills
 from skillrunner.validate import validate_skills
@@ -27,6 +28,10 @@ PACK = sorted(s.name for s in discover_skills())
 COMMANDS = sorted([*STAGE_COMMANDS, *PACK])
 #: Commands whose exchange ends with the plan read back to the person.
 READS_PLAN = sorted({"plan", "implement", "adr", *PACK})
+#: Commands that need the feature's contract: each says how to write one from the person's words.
+NEEDS_CONTRACT = sorted({"specify", "plan", "tasks", "implement", *PACK})
+CONTRACT_PATH = ("skillrunner contract new <feature>", "skillrunner contract guide",
+                 "skillrunner contract check specs/api/<feature>.md --format json")
 
 
 def _frontmatter(text: str) -> tuple[dict[str, Any], str]:
@@ -115,6 +120,51 @@ def test_every_command_reads_back_and_records_the_exchange(project: Path) -> Non
             assert "specs/<feature>/plan.md" in body and "read it back to the person" in body
     specify = (project / ".claude/commands/sp.specify.md").read_text(encoding="utf-8")
     assert "specs/<feature>/spec.md" in specify
+
+
+@pytest.mark.parametrize("agent", sorted(AGENTS))
+def test_without_a_contract_every_agent_is_told_how_to_write_one(project: Path, agent: str) -> None:
+    spec = AGENTS[agent]
+    files = render_agent_files(project=project, agents=[agent]).files
+    texts: dict[str, str] = {}
+    if spec.commands:
+        for name in COMMANDS:
+            text = files[spec.command_path(name)]
+            text = tomllib.loads(text)["prompt"] if agent == "gemini" else text
+            if name in NEEDS_CONTRACT:
+                texts[name] = text
+            else:  # /sp.phr records, /sp.adr reads a plan: neither writes a contract
+                assert "skillrunner contract new" not in text, (agent, name)
+        for skill in discover_skills():
+            conventions = load_conventions(skill.path)
+            module = f"{conventions.root}/{conventions.layout['actions']}"
+            assert "`action(<name>)` endpoint" in texts[skill.name] and module in texts[skill.name]
+        assert "`**Input**:` line" in texts["specify"] and "verbatim" in texts["specify"]
+        for name, text in texts.items():
+            assert text.index("## No contract yet") < text.index("## Steps"), (agent, name)
+    if spec.skills:
+        for name in PACK:
+            texts[f"{name}/SKILL.md"] = files[f"{spec.skills}/{name}/SKILL.md"]
+    assert len(texts) >= len(PACK)
+    for name, text in texts.items():
+        flat = " ".join(text.split())
+        for words in CONTRACT_PATH:
+            assert words in flat, (agent, name, words)
+        assert "ask before" in flat and "action(" in flat, (agent, name)
+
+
+def test_a_skill_without_conventions_still_gets_the_contract_path(project: Path) -> None:
+    _skill(project, "bare-skill", "Does a thing. Use when testing.")
+    init_project(project=project, agents=["claude"])
+    body = (project / ".claude/commands/sp.bare-skill.md").read_text(encoding="utf-8")
+    assert "skillrunner contract new <feature>" in body
+    assert "the action module of the skill the run uses" in body
+
+
+def test_specify_keeps_the_description_verbatim_as_its_body_says(project: Path, cli: Cli) -> None:
+    words = 'Notes with <b>tags</b> & "quotes", {{x}}, $HOME and  two  spaces'
+    cli("run", "/sp.specify", "notes", "--description", words)
+    assert f"**Input**: {words}\n" in (project / "specs/notes/spec.md").read_text(encoding="utf-8")
 
 
 def test_skill_copies_are_exact_and_pass_validate(project: Path, cli: Cli) -> None:

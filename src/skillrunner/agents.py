@@ -8,11 +8,12 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from skillrunner.artifacts import check_feature, feature_dir
 from skillrunner.contract import find_contract
+from skillrunner.conventions import load_conventions
 from skillrunner.errors import SkillrunnerError, UsageError
 from skillrunner.pipeline import STAGE_COMMANDS
 from skillrunner.skills import SKILL_FILE, Skill, discover_skills, find_skill, load_skill, skill_roots
@@ -218,11 +219,25 @@ def _skill_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
+def _action_module(skill: Skill) -> str:
+    """Where the skill's action functions go, project-relative (``backend/app/actions/{name}.py``);
+    "" when its conventions do not say (or do not load)."""
+    try:
+        conventions = load_conventions(skill.path)
+    except SkillrunnerError:
+        return ""
+    layout = conventions.layout.get("actions")
+    return _inert(_one_line(PurePosixPath(conventions.root, layout).as_posix())) if layout else ""
+
+
 def _commands(skills: Sequence[Skill]) -> list[dict[str, str]]:
-    cmds = [{"name": stage, "command": f"sp.{stage}", "kind": "stage", "summary": "", "description": ""}
-            for stage in STAGE_COMMANDS]
+    """What the command templates know of each ``/sp.*`` command: ``actions`` is a skill's action
+    module ("" for a stage, which runs whichever skill the feature's plan names)."""
+    cmds = [{"name": stage, "command": f"sp.{stage}", "kind": "stage", "summary": "", "description": "",
+             "actions": ""} for stage in STAGE_COMMANDS]
     cmds += [{"name": s.name, "command": f"sp.{s.name}", "kind": "skill",
-              "summary": _inert(_summary(s.description)), "description": _inert(_one_line(s.description))}
+              "summary": _inert(_summary(s.description)), "description": _inert(_one_line(s.description)),
+              "actions": _action_module(s)}
              for s in skills]
     return cmds
 

@@ -338,7 +338,8 @@ def contract_check(files: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
     \b
     With no FILE, checks every specs/api/*.md of the current project.
-    Each problem is printed as file:line:col: error: message, with a hint:
+    Each problem is printed as file:line:col: error: message, with a hint; --format json
+    prints a list of {file, line, column, severity, rule, message, hint}, the agent's loop:
       skillrunner contract check specs/api/task-crud.md
       skillrunner contract check --format github     annotations for GitHub Actions
     """
