@@ -281,3 +281,81 @@ def test_run_text_lists_what_happened_to_each_file(tmp_path: Path, epoch: None,
     assert ("  kept      backend/app/routers/comment.py  (no longer generated, but edited by you: left in "
             "place)\n") in out
     assert "DATA LOSS comments" in out
+
+
+# --- the person's words after the feature -----------------------------------------------------------
+
+
+def _records(project: Path) -> list[Path]:
+    return sorted((project / "history/prompts").rglob("*.prompt.md"))
+
+
+@pytest.mark.parametrize("words", [["add", "rate", "limits", "to", "tasks"], ["add rate limits to tasks"],
+                                   ['it\'s "quoted", $HOME & {{x}}', "and", "more"]])
+def test_run_records_the_words_after_the_feature_in_its_one_phr(tmp_path: Path, words: list[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "/sp.plan", "task-crud", *words, "--json", "--surface", "agent"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (record,) = _records(tmp_path)  # one exchange, one record
+    assert data["records"] == [record.relative_to(tmp_path).as_posix()]
+    text = record.read_text(encoding="utf-8")
+    assert f"```text\n{' '.join(words)}\n```" in text
+    assert 'surface: "agent"' in text
+    # The same words as --prompt-text: the record's prompt is the same.
+    again = CliRunner().invoke(main, ["run", "/sp.plan", "task-crud", "--prompt-text", " ".join(words)])
+    assert again.exit_code == 0, again.output
+    assert len(_records(tmp_path)) == 2
+    assert f"```text\n{' '.join(words)}\n```" in _records(tmp_path)[1].read_text(encoding="utf-8")
+
+
+def test_a_whole_run_records_the_words_once_per_stage(tmp_path: Path, epoch: None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "/sp.backend-builder", "task-crud", "yes,", "go", "on"])
+    assert result.exit_code == 0, result.output
+    records = _records(tmp_path)
+    assert len(records) == 4 and _stages(tmp_path) == ["spec", "plan", "tasks", "green"]
+    assert all("```text\nyes, go on\n```" in r.read_text(encoding="utf-8") for r in records)
+    # The request is recorded, not read: the spec's Input stays the contract's (only /sp.specify's words say
+    # what the feature is).
+    assert "**Input**: yes, go on" not in (tmp_path / "specs/task-crud/spec.md").read_text(encoding="utf-8")
+
+
+def test_specify_words_say_what_the_feature_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "/sp.specify", "notes", "Notes", "with", "tags", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "**Input**: Notes with tags\n" in (tmp_path / "specs/notes/spec.md").read_text(encoding="utf-8")
+    (record,) = _records(tmp_path)
+    assert "```text\nNotes with tags\n```" in record.read_text(encoding="utf-8")
+    described = CliRunner().invoke(main, ["run", "/sp.specify", "notes", "the", "ask", "--description",
+                                          "Short notes", "--force"])
+    assert described.exit_code == 0, described.output
+    assert "**Input**: Short notes\n" in (tmp_path / "specs/notes/spec.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("other", [["--prompt-text", "the same ask"], ["--prompt-file", "-"]])
+def test_words_and_a_prompt_option_is_a_usage_error(tmp_path: Path, other: list[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "/sp.plan", "task-crud", "add", "rate", "limits", *other]
+    result = CliRunner().invoke(main, [*args, "--json"], input="from stdin\n")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["error"]["kind"] == "usage" and data["error"]["exit_code"] == 2
+    assert "not both" in data["error"]["message"]
+    plain = CliRunner().invoke(main, args, input="from stdin\n")
+    assert plain.exit_code == 2 and "not both" in plain.stderr and plain.stdout == ""
+    assert not (tmp_path / "history").exists() and not (tmp_path / "specs").exists()
+
+
+def test_run_help_teaches_the_words() -> None:
+    out = CliRunner().invoke(main, ["run", "--help"]).output
+    assert "SKILL FEATURE [WORDS]..." in out
+    flat = " ".join(out.split())
+    assert "WORDS after the feature are the person's request" in flat
+    assert "run /sp.plan bookings add rate limits to bookings --skill backend-engineer --json" in flat
+    assert "--prompt-file -" in flat and "only through the contract" in flat

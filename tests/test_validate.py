@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Cli
+from skillrunner.errors import UsageError
 from skillrunner.findings import Finding
 from skillrunner.frontmatter import parse_document
 from skillrunner.resources import packaged_dir
-from skillrunner.validate import validate_skills
+from skillrunner.validate import PROFILES, validate_skills
 
 REPO = Path(__file__).resolve().parents[1]
 DESC = "Formats invoices as PDF. Use when the user asks for an invoice."
@@ -41,6 +42,7 @@ class Case:
     folder: str = "demo-skill"
     files: Mapping[str, str | bytes] = field(default_factory=dict)  # relative to the skill folder
     allow: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
 
 
 def case(id: str, skill_md: str | bytes | None, errors: str = "", warnings: str = "", **kw: object) -> Case:
@@ -78,6 +80,21 @@ CASES: list[Case] = [
          fm(body="\n\u2705 done, \u2764\ufe0f, family \U0001F468\u200d\U0001F469\u200d\U0001F467\n")),
     case("valid-zwnj-persian", fm(body="\n\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645\n")),
     case("valid-allow-field", fm("argument-hint: <feature>"), allow=("argument-hint",)),
+    case("valid-allow-field-commas", fm("x-one: 1", "x-two: b"), allow=("x-one, x-two",)),
+    case("valid-claude-code-profile", fm(
+        "when_to_use: When the user asks for an invoice as a PDF.", 'argument-hint: "[invoice-id]"',
+        "arguments:", "  - invoice", "  - format", "disable-model-invocation: true", "user-invocable: false",
+        "allowed-tools: Read, Grep", "disallowed-tools:", "  - AskUserQuestion", "model: sonnet",
+        "effort: high", "context: fork", "agent: Explore", "background: false", "hooks:",
+        "  Stop:", "    - hooks:", "        - type: command", "          command: echo done",
+        "paths: src/**/*.py, tests/**", "shell: bash"), profiles=("claude-code",)),
+    case("valid-claude-code-allowed-tools-list", fm("allowed-tools:", "  - Read", "  - Grep"),
+         profiles=("claude-code",)),
+    case("valid-copilot-profile", fm("argument-hint: <file>", "user-invocable: true", "context: fork"),
+         profiles=("copilot",)),
+    case("valid-cursor-profile", fm("disable-model-invocation: true"), profiles=("cursor",)),
+    case("valid-profiles-combined", fm("disable-model-invocation: true", "effort: low"),
+         profiles=("cursor,claude-code",)),
     case("valid-example-aws-key", fm(body="\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n")),
     case("valid-conventions", fm(body=BODY + _FILES_SECTION), files={"conventions.yaml": _CONVENTIONS}),
     # --- files and frontmatter structure
@@ -121,6 +138,21 @@ CASES: list[Case] = [
     case("unknown-field", fm("version: 1.0.0"), "unknown-field"),
     case("unknown-field-typo", fm("licence: MIT"), "unknown-field"),
     case("agent-field-not-allowed", fm("argument-hint: <feature>"), "unknown-field"),
+    case("agent-field-not-in-the-profile", fm("argument-hint: <feature>"), "unknown-field",
+         profiles=("cursor",)),
+    case("profile-flag-not-boolean", fm('disable-model-invocation: "yes please"'), "field-type",
+         profiles=("claude-code",)),
+    case("profile-flag-as-text", fm('user-invocable: "false"', "disable-model-invocation: 1"), "",
+         "field-type", profiles=("claude-code",)),
+    case("profile-flag-empty", fm("user-invocable:"), "field-type", profiles=("copilot",)),
+    case("profile-text-number", fm("model: 4"), "field-type", profiles=("claude-code",)),
+    case("profile-text-unquoted-brackets", fm("argument-hint: [issue-number]"), "", "field-type",
+         profiles=("claude-code",)),
+    case("profile-undocumented-value", fm("effort: huge", "context: inline"), "", "field-value",
+         profiles=("claude-code",)),
+    case("profile-words-mapping", fm("paths:", "  src: yes"), "field-type", profiles=("claude-code",)),
+    case("profile-hooks-not-mapping", fm("hooks: on-activate"), "field-type", profiles=("claude-code",)),
+    case("profile-key-typo", fm("when-to-use: asked"), "unknown-field", profiles=("claude-code",)),
     case("compatibility-too-long", fm("compatibility: " + "y" * 501), "compatibility-length"),
     case("compatibility-empty", fm("compatibility: ''"), "compatibility-type"),
     case("compatibility-mapping", fm("compatibility:", "  python: '3.11'"), "compatibility-type"),
@@ -193,7 +225,7 @@ def test_the_corpus_is_large_and_named_uniquely() -> None:
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_corpus(c: Case, tmp_path: Path) -> None:
     folder = _build(tmp_path, c)
-    findings = validate_skills([folder], project=tmp_path, allow_fields=c.allow)
+    findings = validate_skills([folder], project=tmp_path, allow_fields=c.allow, profiles=c.profiles)
     assert (_codes(findings, "error"), _codes(findings, "warning")) == (c.errors, c.warnings), \
         "".join(f"\n{f}" for f in findings)
     for f in findings:
@@ -234,6 +266,65 @@ def test_name_messages_and_hints(tmp_path: Path) -> None:
 def test_unknown_field_hint_names_allow_field(tmp_path: Path) -> None:
     [found] = _one(tmp_path, fm("argument-hint: x"))
     assert "--allow-field argument-hint" in found.hint and "metadata" in found.hint
+
+
+def test_unknown_field_hint_names_the_profiles_that_read_it(tmp_path: Path) -> None:
+    [found] = _one(tmp_path, fm("disable-model-invocation: true"))
+    assert found.hint.startswith("Claude Code, GitHub Copilot in VS Code and Cursor read it: pass "
+                                 "--profile claude-code (or copilot, cursor), or --allow-field "
+                                 "disable-model-invocation")
+    [typo] = _one(tmp_path / "t", fm("argument_hint: x"))
+    assert typo.hint == ("did you mean 'argument-hint'? Claude Code and GitHub Copilot in VS Code read it: "
+                         "pass --profile claude-code (or copilot)")
+
+
+# A SKILL.md as spec-kit and `skillrunner init --agent claude` users write them for Claude Code.
+_CLAUDE_SKILL = fm('argument-hint: "<feature> [notes]"', "user-invocable: true",
+                   "disable-model-invocation: false", "compatibility: Claude Code", "metadata:",
+                   "  author: github-spec-kit", "  source: templates/commands/plan.md", "allowed-tools:",
+                   "  - Read", "  - Bash(git:*)")
+
+
+def test_claude_code_keys_fail_by_default_and_pass_with_the_profile(tmp_path: Path) -> None:
+    folder = _build(tmp_path, Case("claude", _CLAUDE_SKILL))
+    default = validate_skills([folder], project=tmp_path)
+    assert [(f.line, f.code) for f in default if f.severity == "error"] == [
+        (4, "unknown-field"), (5, "unknown-field"), (6, "unknown-field")]
+    assert validate_skills([folder], project=tmp_path, profiles=["claude-code"]) == []
+    assert validate_skills([folder], project=tmp_path, profiles=["Claude-Code"]) == []
+
+
+def test_a_wrong_type_under_the_profile_is_an_error_at_its_line(tmp_path: Path) -> None:
+    folder = _build(tmp_path, Case("x", fm("model: sonnet", 'disable-model-invocation: "yes please"')))
+    assert validate_skills([folder], project=tmp_path, profiles=["claude-code"]) == [
+        Finding("demo-skill/SKILL.md", 5, 1, "error",
+                "disable-model-invocation must be true or false, not a string ('yes please')",
+                "write disable-model-invocation: true or disable-model-invocation: false, unquoted",
+                "field-type")]
+
+
+def test_allow_field_takes_commas_and_repeats(tmp_path: Path) -> None:
+    folder = _build(tmp_path, Case("x", fm("x-one: a", "x-two: b", "x-three: c")))
+    assert {f.message for f in validate_skills([folder], project=tmp_path, allow_fields=["x-one,x-two"])} == {
+        "unknown frontmatter key 'x-three'"}
+    assert validate_skills([folder], project=tmp_path, allow_fields=["x-one, x-two,", "x-three"]) == []
+
+
+def test_unknown_profile_is_a_usage_error_naming_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as raised:
+        validate_skills([tmp_path], profiles=["claude-code", "claude"])
+    assert raised.value.exit_code == 2
+    assert raised.value.message == "unknown profile 'claude'; known profiles: claude-code, copilot, cursor"
+    assert raised.value.hint == "did you mean --profile claude-code?"
+
+
+def test_profiles_agree_on_the_keys_they_share() -> None:
+    # Profiles combine (--profile a,b), so a key two agents document must have one rule.
+    rules: dict[str, object] = {}
+    for profile in PROFILES.values():
+        assert profile.docs.startswith("https://") and profile.fields
+        for key, rule in profile.fields.items():
+            assert rules.setdefault(key, rule) == rule, f"{profile.name} disagrees on {key}"
 
 
 def test_secrets_are_masked_and_located(tmp_path: Path) -> None:
@@ -335,6 +426,8 @@ DIFFERENCES: dict[str, str] = {
                            "description; the frontmatter closes only at a line that is exactly ---",
     "valid-flow-metadata": "strictyaml refuses YAML flow style ({...}); it is YAML, as the spec asks",
     "valid-anchor-alias": "strictyaml refuses anchors and aliases; they are YAML",
+    "profile-text-unquoted-brackets": "strictyaml refuses flow style; YAML reads [issue-number] as a list, "
+                                      "which is only a warning for a text key",
     # This validator refuses, the reference accepts:
     "lowercase-skill-md": "the reference accepts skill.md; the spec names the file SKILL.md and agents on "
                           "case-sensitive file systems look for that name",
@@ -396,12 +489,13 @@ def _reference(folder: Path) -> list[str]:
 def test_against_the_reference(c: Case, tmp_path: Path) -> None:
     folder = _build(tmp_path, c)
     theirs = _reference(folder)
-    ours = _codes(validate_skills([folder], project=tmp_path, allow_fields=c.allow), "error")
+    ours = _codes(validate_skills([folder], project=tmp_path, allow_fields=c.allow, profiles=c.profiles),
+                  "error")
     if c.id in DIFFERENCES:
         assert bool(theirs) != bool(ours), f"{c.id} is listed as a difference but both agree: {theirs}"
         return
-    if c.allow:
-        # The reference has no --allow-field: only the allowed key may separate the two.
+    if c.allow or c.profiles:
+        # The reference has no --allow-field or --profile: only the extra keys may separate the two.
         assert theirs == [] or all("Unexpected fields" in m for m in theirs), theirs
         return
     assert bool(theirs) == bool(ours), f"reference: {theirs}; ours: {sorted(ours)}"
@@ -453,6 +547,51 @@ def test_cli_errors_exit_1_with_file_line_col(cli: Cli, project: Path) -> None:
                                     "'version' [unknown-field]\n  hint: ")
     assert "1 error(s), 0 warning(s)" in result.stderr
     assert cli("validate", "--allow-field", "version").exit_code == 0
+
+
+def test_cli_profile_and_allow_field_commas(cli: Cli, project: Path) -> None:
+    folder = _build(project, Case("a", _CLAUDE_SKILL.replace("user-invocable: true", "x-one: 1\nx-two: 2")))
+    assert "[unknown-field]" in cli("validate", folder, expect=1).stdout
+    result = cli("validate", folder, "--profile", "claude-code", "--allow-field", "x-one,x-two")
+    assert result.stdout == "" and "validated skills: OK" in result.stderr
+    cli("validate", folder, "--profile", "cursor,claude-code", "--allow-field", "x-one",
+        "--allow-field", "x-two")
+    cli("validate", folder, "--profile", "claude-code", "--allow-field", "x-one", expect=1)
+
+
+def test_cli_profile_type_error_and_json_shape(cli: Cli, project: Path) -> None:
+    folder = _build(project, Case("a", fm('disable-model-invocation: "yes please"')))
+    text = cli("validate", folder, "--profile", "claude-code", expect=1).stdout
+    assert text.startswith("demo-skill/SKILL.md:4:1: error: disable-model-invocation must be true or "
+                           "false, not a string ('yes please') [field-type]\n"
+                           "  hint: write disable-model-invocation: ")
+    out = cli("validate", folder, "--profile", "claude-code", "--format", "json", expect=1).stdout
+    [row] = json.loads(out)
+    assert row == {"file": "demo-skill/SKILL.md", "line": 4, "column": 1, "severity": "error",
+                   "rule": "field-type", "message": "disable-model-invocation must be true or false, "
+                   "not a string ('yes please')", "hint": "write disable-model-invocation: true or "
+                   "disable-model-invocation: false, unquoted"}
+
+
+def test_cli_unknown_profile_exits_2_naming_the_known_ones(cli: Cli, project: Path) -> None:
+    _build(project / "skills", Case("a", fm()))
+    result = cli("validate", "--profile", "claude-code,vim", expect=2)
+    assert "error: unknown profile 'vim'; known profiles: claude-code, copilot, cursor" in result.stderr
+    assert result.stdout == ""
+    data = json.loads(cli("validate", "--profile", "vim", "--format", "json", expect=2).stdout)
+    assert data["error"]["kind"] == "usage" and "claude-code, copilot, cursor" in data["error"]["message"]
+
+
+def test_cli_help_lists_every_profile_and_its_keys(cli: Cli) -> None:
+    out = cli("validate", "--help").stdout
+    for profile in PROFILES.values():
+        line = next(ln for ln in out.splitlines() if ln.split()[:1] == [profile.name])
+        listed = line.split()[1:]
+        for more in out.splitlines()[out.splitlines().index(line) + 1:]:
+            if not more.startswith(" " * 15):
+                break
+            listed += more.split()
+        assert set(profile.fields) <= set(listed), (profile.name, set(profile.fields) - set(listed))
 
 
 def test_cli_strict_fails_on_warnings(cli: Cli, project: Path) -> None:

@@ -22,6 +22,7 @@ from skillrunner.write import recorded_files, write_files
 
 __all__ = [
     "AGENTS",
+    "AGENT_COMMANDS",
     "DEFAULT_AGENT",
     "DEFAULT_BUDGET",
     "Agent",
@@ -47,6 +48,9 @@ DEFAULT_BUDGET = 16_000
 #: Folders ``init`` creates: contracts, records, template overrides.
 FOLDERS: tuple[str, ...] = ("specs/api", "history/prompts", "history/adr", "templates")
 _TEMPLATES_README = "templates/README.md"
+#: The ``/sp.<name>`` commands every agent gets besides one per skill: the pipeline's stages, and
+#: ``verify``, which runs ``skillrunner verify`` and ``skillrunner tasks check`` (no ``run`` stage).
+AGENT_COMMANDS: tuple[str, ...] = (*STAGE_COMMANDS, "verify")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Characters XML 1.0, TOML strings and YAML scalars cannot all hold as they are.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -234,7 +238,7 @@ def _commands(skills: Sequence[Skill]) -> list[dict[str, str]]:
     """What the command templates know of each ``/sp.*`` command: ``actions`` is a skill's action
     module ("" for a stage, which runs whichever skill the feature's plan names)."""
     cmds = [{"name": stage, "command": f"sp.{stage}", "kind": "stage", "summary": "", "description": "",
-             "actions": ""} for stage in STAGE_COMMANDS]
+             "actions": ""} for stage in AGENT_COMMANDS]
     cmds += [{"name": s.name, "command": f"sp.{s.name}", "kind": "skill",
               "summary": _inert(_summary(s.description)), "description": _inert(_one_line(s.description)),
               "actions": _action_module(s)}
@@ -251,8 +255,8 @@ def render_agent_files(*, project: Path, agents: Sequence[str]) -> AgentFiles:
     notes: list[str] = []
     skills: list[Skill] = []
     for skill in _pack(project):
-        if not _SLUG.fullmatch(skill.name) or skill.name in STAGE_COMMANDS:
-            why = "is a pipeline stage's" if skill.name in STAGE_COMMANDS else "is not a valid skill name"
+        if not _SLUG.fullmatch(skill.name) or skill.name in AGENT_COMMANDS:
+            why = "is a stage command's" if skill.name in AGENT_COMMANDS else "is not a valid skill name"
             notes.append(f"skill {skill.name!r} ({skill.skill_md.as_posix()}) not installed: the name {why} "
                          "(skillrunner validate says more)")
             continue
@@ -270,7 +274,8 @@ def render_agent_files(*, project: Path, agents: Sequence[str]) -> AgentFiles:
         if agent.commands:
             for cmd in cmds:
                 context = {"cmd": cmd, "args": agent.args, "args_ref": agent.args_ref,
-                           "invoke": agent.invoke.format(name=cmd["name"]), "toml_text": _toml_text}
+                           "invoke": agent.invoke.format(name=cmd["name"]),
+                           "prefix": agent.invoke.format(name=""), "toml_text": _toml_text}
                 files[agent.command_path(cmd["name"])] = render_template(agent.template, context,
                                                                          project=project)
     if skipped:

@@ -145,12 +145,16 @@ def _shown_path(path: Path) -> str:
 @main.command("validate")
 @click.argument("paths", nargs=-1, metavar="[PATH]...",
                 type=click.Path(exists=True, path_type=Path))
-@click.option("--allow-field", "allow_fields", multiple=True, metavar="NAME",
-              help="Accept this extra frontmatter key, read by some agent (repeatable).")
+@click.option("--profile", "profiles", multiple=True, metavar="AGENT[,AGENT]",
+              help="Also accept, type-checked, the frontmatter keys AGENT documents: claude-code, "
+                   "copilot or cursor (repeatable).")
+@click.option("--allow-field", "allow_fields", multiple=True, metavar="NAME[,NAME]",
+              help="Accept these extra frontmatter keys, unchecked (repeatable).")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @FORMAT_OPTION
 @_handle_errors
-def validate_cmd(paths: tuple[Path, ...], allow_fields: tuple[str, ...], strict: bool, fmt: str) -> None:
+def validate_cmd(paths: tuple[Path, ...], profiles: tuple[str, ...], allow_fields: tuple[str, ...],
+                 strict: bool, fmt: str) -> None:
     """Check skills against the Agent Skills specification, and more; every problem at once.
 
     \b
@@ -160,13 +164,23 @@ def validate_cmd(paths: tuple[Path, ...], allow_fields: tuple[str, ...], strict:
     does not parse, broken relative links, two skills with one name, likely secrets,
     invisible or bidirectional Unicode. Warnings: a long body, no "Use when" in the
     description, mojibake. Exit 0 clean, 1 on errors (on warnings too with --strict), 2 usage.
+    The spec allows only name, description, license, compatibility, metadata and
+    allowed-tools; --profile adds the keys an agent's documentation lists:
+      claude-code  when_to_use argument-hint arguments disable-model-invocation
+                   user-invocable allowed-tools (a list too) disallowed-tools model effort
+                   context agent background hooks paths shell
+      copilot      argument-hint user-invocable disable-model-invocation context
+      cursor       disable-model-invocation
+    Examples:
       skillrunner validate --strict
-      skillrunner validate skills/my-skill --allow-field argument-hint
+      skillrunner validate .claude/skills --profile claude-code
+      skillrunner validate skills/my-skill --allow-field 'x-owner,x-team'
       skillrunner validate --format github      annotations for GitHub Actions
     """
     from skillrunner.validate import validate_skills
 
-    findings = validate_skills(paths, project=_project(announce=True), allow_fields=allow_fields)
+    findings = validate_skills(paths, project=_project(announce=True), allow_fields=allow_fields,
+                               profiles=profiles)
     out = format_findings(findings, fmt)
     if out or fmt == "json":
         click.echo(out, nl=False)
@@ -710,10 +724,12 @@ def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, a
 @main.command("run")
 @click.argument("command", metavar="SKILL")
 @click.argument("feature")
+@click.argument("words", nargs=-1, metavar="[WORDS]...")
 @click.option("--skill", help="For /sp.plan, /sp.tasks, /sp.implement: the skill [default: the plan's].")
 @click.option("--with-tests", is_flag=True, help="Run the generated suite after implement (a red/green PHR).")
 @click.option("--adr", "record_adrs", is_flag=True, help="Record an ADR for each significant decision.")
-@click.option("--description", help="For specify: what the feature is, in a sentence.")
+@click.option("--description", help="For specify: what the feature is, in a sentence [default: the WORDS "
+                                    "of /sp.specify].")
 @click.option("--title", help="For /sp.phr: the record's title [default: the prompt's first line].")
 @click.option("--stage", help="For /sp.phr: the record's stage [default: misc].")
 @click.option("--force", is_flag=True, help="Regenerate hand-edited artifacts; in the backend, take the "
@@ -724,24 +740,38 @@ def tasks_cmd(args: tuple[str, ...], skill: str | None, force: bool, fmt: str, a
                    '"backend": {"root", "app"}, "records", "notes"}; paths relative to the project.')
 @_prompt_options
 @_handle_errors
-def run_cmd(command: str, feature: str, skill: str | None, with_tests: bool, record_adrs: bool,
-            description: str | None, title: str | None, stage: str | None, force: bool, as_json: bool,
-            prompt_text: str, prompt_file: Any, surface: str, model: str) -> None:
+def run_cmd(command: str, feature: str, words: tuple[str, ...], skill: str | None, with_tests: bool,
+            record_adrs: bool, description: str | None, title: str | None, stage: str | None, force: bool,
+            as_json: bool, prompt_text: str, prompt_file: Any, surface: str, model: str) -> None:
     """Run a skill on a feature: specify, plan, tasks, implement, each recorded as a PHR.
 
     \b
     SKILL is /sp.<skill> or <skill>; /sp.specify, /sp.plan, /sp.tasks, /sp.implement,
     /sp.phr and /sp.adr run one step. Stops at the first failure with what to fix.
+    WORDS after the feature are the person's request, recorded verbatim in each PHR the run
+    writes (as --prompt-text; give one or the other). For /sp.specify they also say what the
+    feature is (--description). The backend changes only through the contract: a request
+    the contract cannot express is recorded and changes nothing. Text with quotes or
+    newlines goes on standard input: --prompt-file - (the feature alone on the line).
     Without specs/api/task-crud.md, `task-crud` starts from the packaged example contract.
     Rerun it after changing the contract: your edits of the backend are merged in, and
     where they overlap the change the file gets conflict markers and the run exits 1
     naming each file:line (see `skillrunner implement --help`). The summary lists every
     file created, updated, merged, deleted and kept.
       skillrunner run /sp.backend-engineer task-crud
+      skillrunner run /sp.plan bookings add rate limits to bookings --skill backend-engineer --json
       skillrunner run backend-builder task-crud --with-tests --json
-      echo "Add comments to tasks" | skillrunner run /sp.phr task-crud --prompt-file -
+      echo "Why do comments cascade?" | skillrunner run /sp.phr task-crud --prompt-file -
     """
-    _run_stage(command, feature, as_json, prompt_text, prompt_file, surface, model, skill=skill,
+    from skillrunner.pipeline import parse_command
+
+    request = " ".join(words)
+    if request and (prompt_text or prompt_file is not None):
+        raise click.UsageError("give the request as words after the feature or with --prompt-text or "
+                               "--prompt-file, not both")
+    if request and description is None and parse_command(command)[0] == "specify":
+        description = request
+    _run_stage(command, feature, as_json, prompt_text or request, prompt_file, surface, model, skill=skill,
                with_tests=with_tests, record_adrs=record_adrs, description=description, title=title,
                stage=stage, force=force)
 
@@ -941,7 +971,8 @@ def init_cmd(agents: tuple[str, ...], force: bool, dry_run: bool, as_json: bool)
     \b
     Creates specs/api/, history/prompts/, history/adr/ and templates/ (a file there overrides
     the packaged template of the same path). For each agent, one command per skill and per
-    stage (specify, plan, tasks, implement, phr, adr) that runs `skillrunner run /sp.<name>`:
+    stage (specify, plan, tasks, implement, phr, adr) that runs `skillrunner run /sp.<name>`,
+    and /sp.verify, which runs `skillrunner verify` and `skillrunner tasks check`:
       claude    .claude/skills/<skill>/ and .claude/commands/sp.<name>.md      /sp.<name>
       copilot   .github/prompts/sp.<name>.prompt.md                            /sp.<name>
       gemini    .gemini/commands/sp/<name>.toml                                /sp:<name>

@@ -9,18 +9,19 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from skillrunner.conventions import CONVENTIONS_FILE, load_conventions
-from skillrunner.errors import SkillError
+from skillrunner.errors import SkillError, UsageError
 from skillrunner.findings import Finding, Severity
 from skillrunner.frontmatter import Document, parse_document
 from skillrunner.markdown import parse_blocks
 from skillrunner.skills import SKILL_FILE, skill_roots
 
 __all__ = ["ALLOWED_FIELDS", "MAX_BODY_LINES", "MAX_BODY_TOKENS", "MAX_COMPATIBILITY_LENGTH",
-           "MAX_DESCRIPTION_LENGTH", "MAX_MOJIBAKE_LINES", "MAX_NAME_LENGTH", "validate_skills"]
+           "MAX_DESCRIPTION_LENGTH", "MAX_MOJIBAKE_LINES", "MAX_NAME_LENGTH", "PROFILES", "FieldRule",
+           "Profile", "validate_skills"]
 
 #: The frontmatter keys the Agent Skills specification allows.
 ALLOWED_FIELDS: tuple[str, ...] = ("name", "description", "license", "compatibility", "metadata",
@@ -34,6 +35,68 @@ MAX_BODY_TOKENS = 5000
 MAX_MOJIBAKE_LINES = 5
 #: Files larger than this are not scanned for secrets and hidden characters.
 MAX_SCAN_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What an agent documents for one frontmatter key.
+
+    ``kind``: ``text`` a non-empty string; ``flag`` true or false; ``words`` a string or a list of
+    strings (space- or comma-separated names, globs); ``mapping`` a YAML mapping. ``choices``: the
+    documented values of a text, when the agent lists them.
+    """
+
+    kind: Literal["text", "flag", "words", "mapping"]
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """The frontmatter keys one agent reads beyond the specification's, from its documentation."""
+
+    name: str
+    agent: str
+    docs: str
+    fields: Mapping[str, FieldRule]
+
+
+_TEXT, _FLAG, _WORDS = FieldRule("text"), FieldRule("flag"), FieldRule("words")
+_FORK = FieldRule("text", ("fork",))
+
+#: ``--profile NAME``: the extra keys an agent documents, checked by type. A key two agents share
+#: has one rule (the tests hold them to that), so profiles combine.
+PROFILES: Mapping[str, Profile] = {p.name: p for p in (
+    Profile("claude-code", "Claude Code", "https://code.claude.com/docs/en/skills", {
+        "when_to_use": _TEXT,
+        "argument-hint": _TEXT,
+        "arguments": _WORDS,
+        "disable-model-invocation": _FLAG,
+        "user-invocable": _FLAG,
+        "allowed-tools": _WORDS,  # Claude Code also reads a YAML list or commas
+        "disallowed-tools": _WORDS,
+        "model": _TEXT,
+        "effort": FieldRule("text", ("low", "medium", "high", "xhigh", "max")),
+        "context": _FORK,
+        "agent": _TEXT,
+        "background": _FLAG,
+        "hooks": FieldRule("mapping"),
+        "paths": _WORDS,
+        "shell": FieldRule("text", ("bash", "powershell")),
+    }),
+    Profile("copilot", "GitHub Copilot in VS Code",
+            "https://code.visualstudio.com/docs/agent-customization/agent-skills", {
+        "argument-hint": _TEXT,
+        "user-invocable": _FLAG,
+        "disable-model-invocation": _FLAG,
+        "context": _FORK,
+    }),
+    Profile("cursor", "Cursor", "https://cursor.com/docs/context/skills", {
+        "disable-model-invocation": _FLAG,
+    }),
+)}
+#: Booleans written as text (quoted, or 1 and 0): Claude Code reads them in any letter case, YAML does not.
+_LOOSE_FLAGS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".mypy_cache",
                         ".pytest_cache", ".ruff_cache"})
 _NAME_CHARS = re.compile(r"[^a-z0-9-]")
@@ -112,14 +175,17 @@ class _Skill:
 
 
 def validate_skills(paths: Sequence[Path] = (), *, project: Path | None = None,
-                    allow_fields: Sequence[str] = ()) -> list[Finding]:
+                    allow_fields: Sequence[str] = (), profiles: Sequence[str] = ()) -> list[Finding]:
     """Check skills and return every problem found, sorted.
 
     Each path is a skill folder, a ``SKILL.md`` or a folder of skills. Without paths, every
     skill of ``project`` (``skills/``, ``.claude/skills``, ``.agents/skills``) and the packaged
     pack's skills that none of them shadows. ``allow_fields`` names extra frontmatter keys
-    that some agent reads. Paths under ``project`` are shown relative to it.
+    that some agent reads, unchecked; ``profiles`` names agents (:data:`PROFILES`) whose
+    documented keys are accepted and type-checked. Either may hold comma-separated names. Paths
+    under ``project`` are shown relative to it. An unknown profile raises :class:`UsageError`.
     """
+    rules = _profile_rules(profiles)
     findings: list[Finding] = []
     folders: list[Path] = []
     for path in paths:
@@ -129,7 +195,7 @@ def validate_skills(paths: Sequence[Path] = (), *, project: Path | None = None,
             findings.append(problem)
     if not paths:
         folders = _project_folders(project)
-    allowed = frozenset(ALLOWED_FIELDS) | frozenset(allow_fields)
+    allowed = frozenset(ALLOWED_FIELDS) | frozenset(_split(allow_fields)) | frozenset(rules)
     checked: list[_Skill] = []
     seen: set[Path] = set()
     for folder in folders:
@@ -137,11 +203,29 @@ def validate_skills(paths: Sequence[Path] = (), *, project: Path | None = None,
         if real in seen:
             continue
         seen.add(real)
-        skill = _check_skill(folder, _show(folder, project), allowed)
+        skill = _check_skill(folder, _show(folder, project), allowed, rules)
         checked.append(skill)
         findings += skill.findings
     findings += _duplicates(checked)
     return sorted(set(findings))
+
+
+def _split(names: Sequence[str]) -> list[str]:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``: options take several names at once."""
+    return [part.strip() for name in names for part in name.split(",") if part.strip()]
+
+
+def _profile_rules(profiles: Sequence[str]) -> dict[str, FieldRule]:
+    rules: dict[str, FieldRule] = {}
+    for name in _split(profiles):
+        profile = PROFILES.get(name.lower())
+        if profile is None:
+            close = difflib.get_close_matches(name.lower(), list(PROFILES), n=1, cutoff=0.5)
+            raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}",
+                             hint=f"did you mean --profile {close[0]}?" if close else
+                             "pass one of them, or --allow-field NAME for a key no profile has")
+        rules.update(profile.fields)
+    return rules
 
 
 # --- which folders ------------------------------------------------------------------------------
@@ -206,7 +290,7 @@ def _project_folders(project: Path | None) -> list[Path]:
 # --- one skill ----------------------------------------------------------------------------------
 
 
-def _check_skill(folder: Path, shown: str, allowed: frozenset[str]) -> _Skill:
+def _check_skill(folder: Path, shown: str, allowed: frozenset[str], rules: Mapping[str, FieldRule]) -> _Skill:
     skill = _Skill(folder, shown)
     skill_md = _skill_file(folder)
     if skill_md is None:
@@ -231,7 +315,7 @@ def _check_skill(folder: Path, shown: str, allowed: frozenset[str]) -> _Skill:
                   f"start the file with a line ---, then name: {_folder_name(folder)}, "
                   "description: what it does and when to use it, then a line ---", "frontmatter")
     elif doc.data is not None:
-        _check_fields(skill, doc, md_shown, allowed)
+        _check_fields(skill, doc, md_shown, allowed, rules)
     _check_body(skill, doc, md_shown)
     _check_files(skill, skill_md, doc, md_shown)
     _check_conventions(skill, doc, md_shown)
@@ -243,13 +327,39 @@ def _folder_name(folder: Path) -> str:
 
 
 def _type_name(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping",
+             str: "a string"}
     if value is None:
         return "empty"
     return names.get(type(value), f"a {type(value).__name__}")
 
 
-def _check_fields(skill: _Skill, doc: Document, path: str, allowed: frozenset[str]) -> None:
+def _read_by(profiles: Sequence[Profile]) -> str:
+    """"Claude Code reads it: pass --profile claude-code", or several agents and their profiles."""
+    agents = [p.agent for p in profiles]
+    who = agents[0] if len(agents) == 1 else f"{', '.join(agents[:-1])} and {agents[-1]}"
+    others = f" (or {', '.join(p.name for p in profiles[1:])})" if len(profiles) > 1 else ""
+    return f"{who} read{'s' if len(agents) == 1 else ''} it: pass --profile {profiles[0].name}{others}"
+
+
+def _unknown_key_hint(key: str, allowed: frozenset[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    readers = [p for p in PROFILES.values() if key in p.fields]
+    if not readers:
+        known = sorted({k for p in PROFILES.values() for k in p.fields} - allowed)
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        if close:
+            readers = [p for p in PROFILES.values() if close[0] in p.fields]
+            return f"did you mean {close[0]!r}? {_read_by(readers)}"
+        return (f"the specification allows only {', '.join(ALLOWED_FIELDS)}; put your own data under "
+                f"metadata, or pass --allow-field {key} if an agent reads it")
+    return f"{_read_by(readers)}, or --allow-field {key}; otherwise put your own data under metadata"
+
+
+def _check_fields(skill: _Skill, doc: Document, path: str, allowed: frozenset[str],
+                  rules: Mapping[str, FieldRule]) -> None:
     data = doc.data or {}
 
     def add(key: str, severity: Severity, message: str, hint: str, code: str) -> None:
@@ -257,11 +367,10 @@ def _check_fields(skill: _Skill, doc: Document, path: str, allowed: frozenset[st
 
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.75)
-            hint = (f"did you mean {close[0]!r}?" if close else
-                    f"the specification allows only {', '.join(ALLOWED_FIELDS)}; put your own data under "
-                    f"metadata, or pass --allow-field {key} if an agent reads it")
-            add(key, "error", f"unknown frontmatter key {key!r}", hint, "unknown-field")
+            add(key, "error", f"unknown frontmatter key {key!r}", _unknown_key_hint(key, allowed),
+                "unknown-field")
+        elif key in rules and key not in ALLOWED_FIELDS:  # the specification's keys: checked below
+            _check_rule(key, data[key], rules[key], add)
     _check_name(skill, doc, path, add)
     _check_description(data, add)
     for key, limit in (("compatibility", MAX_COMPATIBILITY_LENGTH), ("license", None)):
@@ -277,7 +386,9 @@ def _check_fields(skill: _Skill, doc: Document, path: str, allowed: frozenset[st
                 "name the environment requirements in a sentence or two", f"{key}-length")
     if "metadata" in data:
         _check_metadata(data["metadata"], add)
-    if "allowed-tools" in data:
+    if "allowed-tools" in rules and "allowed-tools" in data:
+        _check_rule("allowed-tools", data["allowed-tools"], rules["allowed-tools"], add)
+    elif "allowed-tools" in data:
         tools = data["allowed-tools"]
         if isinstance(tools, list) and all(isinstance(t, str) for t in tools):
             add("allowed-tools", "warning", "allowed-tools is a YAML list; the specification makes it "
@@ -285,6 +396,48 @@ def _check_fields(skill: _Skill, doc: Document, path: str, allowed: frozenset[st
         elif not isinstance(tools, str) or not tools.strip():
             add("allowed-tools", "error", f"allowed-tools must be a space-delimited string, not "
                 f"{_type_name(tools)}", "for example: allowed-tools: Bash(git:*) Read", "allowed-tools")
+
+
+def _check_rule(key: str, value: Any, rule: FieldRule, add: _Add) -> None:
+    """One profile key's value against what its agent documents."""
+    shown = f" ({value!r})" if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    if value is None or value in ("", [], {}) or (isinstance(value, str) and not value.strip()):
+        add(key, "error", f"{key} is empty", "give it a value, or delete the key", "field-type")
+        return
+    if rule.kind == "flag":
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int | str) and str(value).strip().lower() in _LOOSE_FLAGS:
+            meant = str(value).strip().lower() in ("true", "yes", "on", "1")
+            add(key, "warning", f"{key} is {_type_name(value)}{shown}, not a YAML boolean",
+                f"write {key}: {'true' if meant else 'false'} (unquoted): every agent reads that",
+                "field-type")
+            return
+        add(key, "error", f"{key} must be true or false, not {_type_name(value)}{shown}",
+            f"write {key}: true or {key}: false, unquoted", "field-type")
+    elif rule.kind == "text":
+        if isinstance(value, str):
+            if rule.choices and value not in rule.choices:
+                add(key, "warning", f"{key} {value!r} is not a documented value ({', '.join(rule.choices)})",
+                    f"write one of: {', '.join(rule.choices)}", "field-value")
+            return
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            add(key, "warning", f"{key} is a YAML list, not text",
+                f'unquoted [brackets] make a list: quote the value, e.g. {key}: "[{", ".join(value)}]"',
+                "field-type")
+            return
+        add(key, "error", f"{key} must be a string, not {_type_name(value)}{shown}",
+            "write it as text (quote it if YAML reads it as something else), or delete the key",
+            "field-type")
+    elif rule.kind == "words":
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return
+        add(key, "error", f"{key} must be a string or a list of strings, not {_type_name(value)}{shown}",
+            f"write the names space-separated on one line ({key}: a b), or one per line as a YAML list",
+            "field-type")
+    elif not isinstance(value, dict):
+        add(key, "error", f"{key} must be a mapping, not {_type_name(value)}{shown}",
+            f"write one key: value per line, indented under {key}:", "field-type")
 
 
 def _check_name(skill: _Skill, doc: Document, path: str, add: _Add) -> None:
