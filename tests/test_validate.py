@@ -657,3 +657,16 @@ def test_pre_commit_hook_runs_the_validator() -> None:
     assert hook["id"] == "skillrunner-validate"
     assert hook["entry"].split()[:2] == ["skillrunner", "validate"]
     assert hook["language"] == "python" and hook["pass_filenames"] is False
+
+
+def test_a_skill_in_an_agents_folder_may_use_that_agents_keys(tmp_path: Path) -> None:
+    text = ("---\nname: sp-plan\ndescription: Plan one feature. Use when the person asks for a plan.\n"
+            "argument-hint: <feature>\ndisable-model-invocation: true\n---\n\nRun skillrunner run /sp.plan.\n")
+    for folder in (".claude/skills/sp-plan", "skills/sp-plan"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "SKILL.md").write_text(text, encoding="utf-8")
+    claude = validate_skills([tmp_path / ".claude" / "skills"], project=tmp_path)
+    plain = validate_skills([tmp_path / "skills"], project=tmp_path)
+    assert [f for f in claude if f.severity == "error"] == []
+    assert {f.message.split("'")[1] for f in plain if f.severity == "error"} == {
+        "argument-hint", "disable-model-invocation"}

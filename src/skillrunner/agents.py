@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ __all__ = [
     "AGENT_COMMANDS",
     "DEFAULT_AGENT",
     "DEFAULT_BUDGET",
+    "DEFAULT_PREFIX",
     "Agent",
     "AgentFiles",
     "CatalogEntry",
@@ -38,11 +40,16 @@ __all__ = [
     "init_project",
     "installed_agents",
     "render_agent_files",
+    "skill_folders",
 ]
 
 #: The writer key of ``init`` in ``.skillrunner/manifest.json``.
 INIT_KEY = "init"
 DEFAULT_AGENT = "claude"
+#: What every command and generated skill is named after: /sp.<name>, sp-<name>.
+DEFAULT_PREFIX = "sp"
+#: What init remembers between runs (agents, prefix, --commands), beside the manifest.
+INIT_STATE = ".skillrunner/init.json"
 #: ``skillrunner prompt``'s default budget, in estimated tokens (characters / 4).
 DEFAULT_BUDGET = 16_000
 #: Folders ``init`` creates: contracts, records, template overrides.
@@ -62,46 +69,117 @@ _ACTIVE = re.compile(r"(!)(?=[`{])|(@)(?={)|(?<!\S)(@)(?=\S)|(\$)(?=[0-9{]|ARGUM
 
 @dataclass(frozen=True)
 class Agent:
-    """Where one coding agent finds skills and commands, and how its commands spell arguments.
+    """Where one coding agent finds skills and commands, and how it spells invocations and arguments.
 
-    ``commands`` is the path of one command (``{name}`` is a skill or stage name), ``template``
-    the template under ``templates/`` that renders it; ``args`` is the argument placeholder the
-    agent substitutes (empty when it has none) and ``args_ref`` the one usable on a command line.
+    ``skills`` is the project folder the agent reads Agent Skills from ("" when it reads none):
+    init writes there the pack's copies and one generated skill ``<prefix>-<name>`` per command.
+    ``also_reads`` lists the other skill folders the client reads (see :func:`skill_folders`).
+    ``commands`` is the path of one command file (``{cmd}`` is ``<prefix>.<name>``; "" when the
+    agent has none), ``template`` the template under ``templates/`` that renders it; ``args`` is
+    the argument placeholder the agent substitutes in a command (empty when it has none) and
+    ``args_ref`` the one usable on a command line. ``skill_args`` is the placeholder in a skill's
+    body, ``skill_keys`` the optional frontmatter keys the agent documents for skills.
     """
 
     name: str
     title: str
-    skills: str  # folder of skill copies, "" when the agent reads none
-    commands: str  # "" when the agent has no project commands
-    template: str
-    invoke: str  # what the person types, with {name}
+    skills: str  # folder of skills, "" when the agent reads none
+    commands: str = ""  # "" when the agent has no project commands
+    template: str = ""
+    invoke: str = "/{cmd}"  # what the person types for a command, with {cmd}
     args: str = ""
     args_ref: str = ""
+    skill_invoke: str = "/{cmd}"  # what the person types for a skill, with {cmd}
+    skill_args: str = ""
+    skill_keys: tuple[str, ...] = ()
+    also_reads: tuple[str, ...] = ()
 
-    def command_path(self, name: str) -> str:
-        """The project-relative path of the command ``/sp.<name>``."""
-        return self.commands.format(name=name)
+    def command_path(self, name: str, prefix: str = DEFAULT_PREFIX) -> str:
+        """The project-relative path of the command ``/<prefix>.<name>``."""
+        return self.commands.format(cmd=f"{prefix}.{name}")
 
     @property
     def prefix(self) -> str:
         """The folder every file of this agent lives under (how a manifest entry is attributed)."""
         first = self.skills or self.commands
-        return first.split("{", 1)[0].rsplit("/", 1)[0] + "/"
+        return first.split("{", 1)[0].rsplit("/", 1)[0].split("/", 1)[0] + "/"
 
+
+_CLAUDE_KEYS = ("argument-hint", "disable-model-invocation", "allowed-tools")
+_AGENTS_SKILLS = ".agents/skills"  # the Agent Skills standard's cross-client project folder
 
 AGENTS: dict[str, Agent] = {a.name: a for a in (
-    Agent("claude", "Claude Code", ".claude/skills", ".claude/commands/sp.{name}.md",
-          "agents/claude/command.md.j2", "/sp.{name}", "$ARGUMENTS", "$ARGUMENTS"),
-    Agent("copilot", "GitHub Copilot", "", ".github/prompts/sp.{name}.prompt.md",
-          "agents/copilot/prompt.md.j2", "/sp.{name}", "${input:arguments:feature, then the request}"),
-    Agent("gemini", "Gemini CLI", "", ".gemini/commands/sp/{name}.toml",
-          "agents/gemini/command.toml.j2", "/sp:{name}", "{{args}}", "{{args}}"),
-    Agent("cursor", "Cursor", "", ".cursor/commands/sp.{name}.md",
-          "agents/cursor/command.md.j2", "/sp.{name}"),
-    Agent("codex", "Codex", ".agents/skills", "", "", "${name}"),
-    Agent("opencode", "OpenCode", "", ".opencode/command/sp.{name}.md",
-          "agents/opencode/command.md.j2", "/sp.{name}", "$ARGUMENTS", "$ARGUMENTS"),
+    # https://code.claude.com/docs/en/skills: .claude/skills, $ARGUMENTS, argument-hint,
+    # disable-model-invocation, allowed-tools; .claude/commands still works (init --commands).
+    Agent("claude", "Claude Code", ".claude/skills", ".claude/commands/{cmd}.md",
+          "agents/claude/command.md.j2", "/{cmd}", "$ARGUMENTS", "$ARGUMENTS",
+          skill_args="$ARGUMENTS", skill_keys=_CLAUDE_KEYS),
+    # VS Code / GitHub Copilot reads .github/skills, .claude/skills and .agents/skills.
+    Agent("copilot", "GitHub Copilot", ".github/skills", ".github/prompts/{cmd}.prompt.md",
+          "agents/copilot/prompt.md.j2", "/{cmd}", "${input:arguments:feature, then the request}",
+          skill_keys=("argument-hint", "disable-model-invocation"),
+          also_reads=(".claude/skills", _AGENTS_SKILLS)),
+    # https://geminicli.com/docs/cli/custom-commands: the name is the path under .gemini/commands/,
+    # a "/" becoming ":"; so sp.plan.toml is /sp.plan (and the old sp/plan.toml was /sp:plan).
+    Agent("gemini", "Gemini CLI", "", ".gemini/commands/{cmd}.toml",
+          "agents/gemini/command.toml.j2", "/{cmd}", "{{args}}", "{{args}}"),
+    # https://cursor.com/docs/skills: .cursor/skills, and Cursor also loads .claude/skills and
+    # .agents/skills (and Codex's folders).
+    Agent("cursor", "Cursor", ".cursor/skills", ".cursor/commands/{cmd}.md",
+          "agents/cursor/command.md.j2", "/{cmd}", skill_keys=("disable-model-invocation",),
+          also_reads=(".claude/skills", _AGENTS_SKILLS)),
+    # Codex reads .agents/skills; a skill is invoked as $name.
+    Agent("codex", "Codex", _AGENTS_SKILLS, skill_invoke="${cmd}"),
+    # https://opencode.ai/docs/commands: .opencode/commands/<name>.md (the singular folder is
+    # the old spelling: files an earlier init wrote there are pruned via the manifest).
+    Agent("opencode", "OpenCode", "", ".opencode/commands/{cmd}.md",
+          "agents/opencode/command.md.j2", "/{cmd}", "$ARGUMENTS", "$ARGUMENTS"),
+    # https://qwenlm.github.io/qwen-code-docs/en/users/features/skills/: .qwen/skills, /<name>,
+    # $ARGUMENTS, argument-hint and disable-model-invocation.
+    Agent("qwen", "Qwen Code", ".qwen/skills", skill_args="$ARGUMENTS",
+          skill_keys=("argument-hint", "disable-model-invocation")),
+    # https://kiro.dev/docs/cli/skills: .kiro/skills, each skill a /<name> slash command. No
+    # argument placeholder found documented: the body says where the arguments are.
+    Agent("kiro", "Kiro CLI", ".kiro/skills"),
+    # https://docs.augmentcode.com/cli/skills: .augment/skills, and Auggie also reads
+    # .claude/skills and .agents/skills; commands in .augment/commands/<name>.md with $ARGUMENTS,
+    # description and argument-hint (https://docs.augmentcode.com/cli/custom-commands).
+    Agent("auggie", "Auggie (Augment)", ".augment/skills", ".augment/commands/{cmd}.md",
+          "agents/claude/command.md.j2", "/{cmd}", "$ARGUMENTS", "$ARGUMENTS",
+          also_reads=(".claude/skills", _AGENTS_SKILLS)),
+    # Amp: its own documentation was not found; third-party guides say Amp reads .agents/skills,
+    # the Agent Skills standard's folder, which is chosen here.
+    Agent("amp", "Amp", _AGENTS_SKILLS),
+    # Devin (Windsurf's successor): no documented project skills folder was found; the Agent
+    # Skills standard's .agents/skills is chosen.
+    Agent("devin", "Devin", _AGENTS_SKILLS),
 )}
+
+
+def skill_folders(agents: Iterable[str]) -> dict[str, str]:
+    """Where init writes each agent's skills: agent -> folder, "" when it writes none there.
+
+    No client may see one skill twice. A client that reads several folders (``also_reads``:
+    VS Code Copilot reads .github/skills, .claude/skills and .agents/skills; Cursor and Auggie
+    likewise) gets nothing in its own folder when another agent set up writes one of the
+    folders it also reads: with claude or codex set up too, .github/skills is skipped. Agents
+    that share one folder (codex, amp, devin: .agents/skills) share its files.
+    (A client outside those set up is not considered: VS Code also reads both .claude/skills and
+    .agents/skills when claude and codex are both set up; nothing here can avoid that.)
+    """
+    chosen = [AGENTS[a] for a in agents]
+    primary = {a.skills for a in chosen if a.skills and not a.also_reads}
+    out: dict[str, str] = {}
+    for agent in chosen:
+        if not agent.skills:
+            continue
+        out[agent.name] = "" if any(f in primary for f in agent.also_reads) else agent.skills
+    return out
+
+
+def _folder_agent(folder: str) -> Agent:
+    """The agent whose spelling a shared skills folder is rendered with: the first listed."""
+    return next(a for a in AGENTS.values() if a.skills == folder)
 
 
 # --- init -------------------------------------------------------------------------------------------
@@ -194,10 +272,24 @@ def _agent_names(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(a for a in AGENTS if a in wanted)
 
 
+def _state(project: Path) -> dict[str, Any]:
+    """What an earlier init remembered (``.skillrunner/init.json``), {} when nothing readable."""
+    try:
+        data = json.loads((project / INIT_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def installed_agents(*, project: Path) -> tuple[str, ...]:
-    """The agents an earlier ``init`` wrote files for, per the project's manifest."""
+    """The agents an earlier ``init`` set up: as it remembered them, else per the manifest."""
+    remembered = _state(project).get("agents")
+    if isinstance(remembered, list):
+        return tuple(a for a in AGENTS if a in remembered)
     recorded = recorded_files(project=project, key=INIT_KEY)
-    return tuple(a.name for a in AGENTS.values() if any(p.startswith(a.prefix) for p in recorded))
+    # Before init.json: attribute by folder, .agents/ being codex's (the only agent writing it then).
+    legacy = ("claude", "copilot", "gemini", "cursor", "codex", "opencode")
+    return tuple(a for a in legacy if any(p.startswith(AGENTS[a].prefix) for p in recorded))
 
 
 def _pack(project: Path) -> list[Skill]:
@@ -236,7 +328,8 @@ def _action_module(skill: Skill) -> str:
 
 def _commands(skills: Sequence[Skill]) -> list[dict[str, str]]:
     """What the command templates know of each ``/sp.*`` command: ``actions`` is a skill's action
-    module ("" for a stage, which runs whichever skill the feature's plan names)."""
+    module ("" for a stage, which runs whichever skill the feature's plan names). ``command`` is
+    what ``skillrunner run`` takes, whatever the agents' prefix."""
     cmds = [{"name": stage, "command": f"sp.{stage}", "kind": "stage", "summary": "", "description": "",
              "actions": ""} for stage in AGENT_COMMANDS]
     cmds += [{"name": s.name, "command": f"sp.{s.name}", "kind": "skill",
@@ -246,9 +339,27 @@ def _commands(skills: Sequence[Skill]) -> list[dict[str, str]]:
     return cmds
 
 
-def render_agent_files(*, project: Path, agents: Sequence[str]) -> AgentFiles:
-    """Every file ``init`` writes for ``agents``: path -> text, plus what was skipped and why."""
+def _check_prefix(prefix: str) -> str:
+    if not _SLUG.fullmatch(prefix) or len(prefix) > 20:
+        raise UsageError(f"prefix {prefix!r} is not a short slug",
+                         hint="lowercase letters, digits and hyphens, e.g. --prefix sr")
+    return prefix
+
+
+#: Generated skills that only read: the model may pick them itself. Every other command writes.
+_READ_ONLY = frozenset({"verify"})
+
+
+def render_agent_files(*, project: Path, agents: Sequence[str], commands: bool = False,
+                       prefix: str = DEFAULT_PREFIX) -> AgentFiles:
+    """Every file ``init`` writes for ``agents``: path -> text, plus what was skipped and why.
+
+    Agents that read skills get the pack's copies and one generated skill ``<prefix>-<name>``
+    per command (see :func:`skill_folders` for where); command files ``/<prefix>.<name>`` too
+    with ``commands``. Agents that read no skills always get command files.
+    """
     chosen = _agent_names(agents)
+    _check_prefix(prefix)
     files: dict[str, str] = {_TEMPLATES_README: render_template("agents/templates-README.md.j2", {},
                                                                 project=project)}
     skipped: list[str] = []
@@ -262,22 +373,37 @@ def render_agent_files(*, project: Path, agents: Sequence[str]) -> AgentFiles:
             continue
         skills.append(skill)
     cmds = _commands(skills)
+    folders = skill_folders(chosen)
+    for folder in dict.fromkeys(f for f in folders.values() if f):
+        spelling = _folder_agent(folder)
+        for skill in skills:
+            for path in _skill_files(skill.path):
+                rel = f"{folder}/{skill.name}/{path.relative_to(skill.path).as_posix()}"
+                try:
+                    files[rel] = path.read_bytes().decode("utf-8")
+                except UnicodeDecodeError:
+                    skipped.append(rel)
+        for cmd in cmds:
+            name = f"{prefix}-{cmd['name']}"
+            context = {"cmd": cmd, "args": spelling.skill_args, "args_ref": spelling.skill_args,
+                       "invoke": spelling.skill_invoke.format(cmd=name),
+                       "prefix": spelling.skill_invoke.format(cmd=f"{prefix}-"), "toml_text": _toml_text,
+                       "skill_name": name, "keys": list(spelling.skill_keys),
+                       "writes": cmd["name"] not in _READ_ONLY}
+            files[f"{folder}/{name}/{SKILL_FILE}"] = render_template("agents/skill.md.j2", context,
+                                                                     project=project)
     for agent in (AGENTS[name] for name in chosen):
-        if agent.skills:
-            for skill in skills:
-                for path in _skill_files(skill.path):
-                    rel = f"{agent.skills}/{skill.name}/{path.relative_to(skill.path).as_posix()}"
-                    try:
-                        files[rel] = path.read_bytes().decode("utf-8")
-                    except UnicodeDecodeError:
-                        skipped.append(rel)
-        if agent.commands:
+        if agent.commands and (commands or not agent.skills):
             for cmd in cmds:
                 context = {"cmd": cmd, "args": agent.args, "args_ref": agent.args_ref,
-                           "invoke": agent.invoke.format(name=cmd["name"]),
-                           "prefix": agent.invoke.format(name=""), "toml_text": _toml_text}
-                files[agent.command_path(cmd["name"])] = render_template(agent.template, context,
-                                                                         project=project)
+                           "invoke": agent.invoke.format(cmd=f"{prefix}.{cmd['name']}"),
+                           "prefix": agent.invoke.format(cmd=f"{prefix}."), "toml_text": _toml_text}
+                files[agent.command_path(cmd["name"], prefix)] = render_template(agent.template, context,
+                                                                                 project=project)
+    keyed = sorted(f for f in dict.fromkeys(folders.values()) if f and _folder_agent(f).skill_keys)
+    if keyed:
+        notes.append(f"the generated skills in {', '.join(keyed)} use keys their agents document: check them "
+                     "with skillrunner validate --profile claude-code,copilot,cursor")
     if skipped:
         notes.append(f"{len(skipped)} skill file(s) are not UTF-8 text and were not copied: "
                      "copy them by hand")
@@ -303,18 +429,28 @@ def _kept(project: Path, files: Mapping[str, str]) -> list[str]:
 
 
 def init_project(*, project: Path, agents: Sequence[str] = (), force: bool = False,
-                 dry_run: bool = False) -> InitReport:
+                 dry_run: bool = False, commands: bool | None = None,
+                 prefix: str | None = None) -> InitReport:
     """Prepare ``project`` for skillrunner and for coding ``agents``.
 
     Creates ``specs/api/``, ``history/prompts/``, ``history/adr/`` and ``templates/`` (with a
-    README on overrides), and for each agent its copies of the skills and one ``/sp.*`` command
-    per skill and per pipeline stage. The agents are those named plus those an earlier init set
-    up (``claude`` when neither). Files edited since init wrote them, and differing files it never
-    wrote, are left alone and listed in ``kept`` unless ``force``; files init wrote that are no
-    longer rendered (a skill gone from the pack) are removed when untouched.
+    README on overrides), and for each agent its copies of the skills, one generated skill
+    ``<prefix>-<name>`` per skill and per pipeline stage, and (``commands``, or for agents that
+    read no skills) one ``/<prefix>.<name>`` command each. The agents are those named plus those
+    an earlier init set up (``claude`` when neither); ``commands`` and ``prefix`` default to what
+    an earlier init used (``.skillrunner/init.json``), else no commands and ``sp``. Files edited
+    since init wrote them, and differing files it never wrote, are left alone and listed in
+    ``kept`` unless ``force``; files init wrote that are no longer rendered (a skill gone from
+    the pack, an agent's old folder) are removed when untouched, kept and listed when edited.
     """
+    state = _state(project)
     chosen = _agent_names([*agents, *installed_agents(project=project)]) or (DEFAULT_AGENT,)
-    rendered = render_agent_files(project=project, agents=chosen)
+    if commands is None:
+        commands = state.get("commands") is True
+    if prefix is None:
+        remembered = state.get("prefix")
+        prefix = remembered if isinstance(remembered, str) and _SLUG.fullmatch(remembered) else DEFAULT_PREFIX
+    rendered = render_agent_files(project=project, agents=chosen, commands=commands, prefix=prefix)
     kept = [] if force else _kept(project, rendered.files)
     files = {rel: text for rel, text in rendered.files.items() if rel not in set(kept)}
     folders = [f for f in FOLDERS if not (project / f).is_dir()]
@@ -323,10 +459,17 @@ def init_project(*, project: Path, agents: Sequence[str] = (), force: bool = Fal
     if not dry_run:
         for folder in folders:
             (project / folder).mkdir(parents=True, exist_ok=True)
+        remember = {"agents": list(chosen), "commands": commands, "prefix": prefix}
+        if state != remember:
+            target = project / INIT_STATE
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(remember, indent=2) + "\n", encoding="utf-8")
     # A kept file is no longer rendered for the manifest: prune forgets it rather than removing it.
     removed = tuple(p for p in report.removed if p not in set(kept))
+    # Files init wrote at paths it no longer renders (e.g. .opencode/command/) and that were edited.
+    kept_all = tuple(sorted({*kept, *report.kept}))
     return InitReport(agents=chosen, created=report.created, updated=report.updated,
-                      unchanged=report.unchanged, removed=removed, kept=tuple(kept),
+                      unchanged=report.unchanged, removed=removed, kept=kept_all,
                       skipped=rendered.skipped, folders=tuple(folders), notes=rendered.notes, dry_run=dry_run)
 
 

@@ -957,38 +957,55 @@ _AGENT_NAMES = ("claude", "copilot", "gemini", "cursor", "codex", "opencode", "a
 
 
 @main.command("init")
-@click.option("--agent", "agents", multiple=True, type=click.Choice(_AGENT_NAMES),
+@click.option("--agent", "agents", multiple=True,
+              type=click.Choice(("claude", "copilot", "gemini", "cursor", "codex", "opencode", "qwen", "kiro",
+                                 "auggie", "amp", "devin", "all")),
               help="An agent to set up (repeatable) [default: those set up before, else claude].")
+@click.option("--commands/--no-commands", "commands", default=None,
+              help="Also write /<prefix>.<name> command files for agents that read skills "
+                   "[default: as before, else skills only].")
+@click.option("--prefix", default=None, metavar="PREFIX",
+              help="Name commands /<PREFIX>.<name> and skills <PREFIX>-<name> [default: as before, else sp].")
 @click.option("--force", is_flag=True, help="Overwrite files edited by hand too.")
 @click.option("--dry-run", is_flag=True, help="Write nothing: list what would change.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print one object: {"agents", "created", "updated", "unchanged", "removed", "kept", '
                    '"skipped", "folders", "notes"}.')
 @_handle_errors
-def init_cmd(agents: tuple[str, ...], force: bool, dry_run: bool, as_json: bool) -> None:
-    """Prepare this project: folders, and the skills and /sp.* commands where each agent looks.
+def init_cmd(agents: tuple[str, ...], commands: bool | None, prefix: str | None, force: bool, dry_run: bool,
+             as_json: bool) -> None:
+    """Prepare this project: folders, and the skills (and commands) where each agent looks.
 
     \b
     Creates specs/api/, history/prompts/, history/adr/ and templates/ (a file there overrides
-    the packaged template of the same path). For each agent, one command per skill and per
-    stage (specify, plan, tasks, implement, phr, adr) that runs `skillrunner run /sp.<name>`,
-    and /sp.verify, which runs `skillrunner verify` and `skillrunner tasks check`:
-      claude    .claude/skills/<skill>/ and .claude/commands/sp.<name>.md      /sp.<name>
-      copilot   .github/prompts/sp.<name>.prompt.md                            /sp.<name>
-      gemini    .gemini/commands/sp/<name>.toml                                /sp:<name>
-      cursor    .cursor/commands/sp.<name>.md                                  /sp.<name>
-      codex     .agents/skills/<skill>/                                        $<skill>
-      opencode  .opencode/command/sp.<name>.md                                 /sp.<name>
-    Everything comes from the installed package (offline). Rerunning updates what init wrote;
-    files you edited are left alone and listed (--force overwrites them).
+    the packaged template of the same path). For each agent, the skill pack and one generated
+    skill sp-<name> per skill and per stage (specify, plan, tasks, implement, phr, adr) that
+    runs `skillrunner run /sp.<name>`, and sp-verify, which runs `skillrunner verify` and
+    `skillrunner tasks check`. Agents that read no skills get /sp.<name> command files instead:
+      claude    .claude/skills/               (--commands: .claude/commands/sp.<name>.md)
+      copilot   .github/skills/               (--commands: .github/prompts/sp.<name>.prompt.md)
+      cursor    .cursor/skills/               (--commands: .cursor/commands/sp.<name>.md)
+      codex, amp, devin  .agents/skills/
+      qwen      .qwen/skills/       kiro  .kiro/skills/
+      auggie    .augment/skills/              (--commands: .augment/commands/sp.<name>.md)
+      gemini    .gemini/commands/sp.<name>.toml                                /sp.<name>
+      opencode  .opencode/commands/sp.<name>.md                                /sp.<name>
+    No client sees a skill twice: copilot, cursor and auggie also read .claude/skills and
+    .agents/skills, so their own folder is skipped when claude or codex/amp/devin is set up.
+    --prefix sr writes /sr.<name> and sr-<name> instead (spec-kit-plus also writes sp.*).
+    Everything comes from the installed package (offline). Rerunning updates what init wrote,
+    with the agents, --commands and --prefix used before; files you edited are left alone and
+    listed (--force overwrites them); untouched files from older layouts are removed.
       skillrunner init --agent claude --agent gemini
       skillrunner init --agent all --dry-run
+      skillrunner init --agent claude --commands --prefix sr
     """
     from skillrunner.agents import init_project
 
     project = _project(announce=True)
     with contextlib.nullcontext() if dry_run else _locked(project):
-        report = init_project(project=project, agents=agents, force=force, dry_run=dry_run)
+        report = init_project(project=project, agents=agents, force=force, dry_run=dry_run,
+                              commands=commands, prefix=prefix)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return

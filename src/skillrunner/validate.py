@@ -203,11 +203,19 @@ def validate_skills(paths: Sequence[Path] = (), *, project: Path | None = None,
         if real in seen:
             continue
         seen.add(real)
-        skill = _check_skill(folder, _show(folder, project), allowed, rules)
+        # A skill in an agent's own folder (.claude/skills/...) is read by that agent: its keys count.
+        implied = {**_profile_rules([n for marker, n in _FOLDER_PROFILES if marker in real.as_posix()]),
+                   **rules}
+        skill = _check_skill(folder, _show(folder, project), allowed | frozenset(implied), implied)
         checked.append(skill)
         findings += skill.findings
     findings += _duplicates(checked)
     return sorted(set(findings))
+
+
+#: Folders an agent reads skills from, and the profile of the keys it documents there.
+_FOLDER_PROFILES = (("/.claude/skills/", "claude-code"), ("/.github/skills/", "copilot"),
+                    ("/.cursor/skills/", "cursor"))
 
 
 def _split(names: Sequence[str]) -> list[str]:
