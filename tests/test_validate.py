@@ -661,7 +661,8 @@ def test_pre_commit_hook_runs_the_validator() -> None:
 
 def test_a_skill_in_an_agents_folder_may_use_that_agents_keys(tmp_path: Path) -> None:
     text = ("---\nname: sp-plan\ndescription: Plan one feature. Use when the person asks for a plan.\n"
-            "argument-hint: <feature>\ndisable-model-invocation: true\n---\n\nRun skillrunner run /sp.plan.\n")
+            "argument-hint: <feature>\ndisable-model-invocation: true\n---\n\n"
+            "Run skillrunner run /sp.plan.\n")
     for folder in (".claude/skills/sp-plan", "skills/sp-plan"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "SKILL.md").write_text(text, encoding="utf-8")
