@@ -290,6 +290,21 @@ def test_written_code_is_kept_byte_for_byte_and_new_stubs_are_appended(tmp_path:
     assert read_actions(module)["bump"][1] and not read_actions(module)["archive"][1]
 
 
+def test_a_module_with_crlf_line_ends_keeps_them_and_every_byte(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    implement(project=project, feature=FEATURE)
+    module = _module(project, "backend-builder")
+    _write_bodies(module)
+    text = module.read_text(encoding="utf-8").replace("\n", "\r\n") + '# a form feed \x0c and \u2028 stay\r\n'
+    module.write_bytes(text.encode("utf-8"))
+    _project(tmp_path, CHANGED)
+    implement(project=project, feature=FEATURE)
+    after = module.read_bytes().decode("utf-8")
+    added = "from app.schemas.actions import Bump\r\n"
+    assert after.replace(added, "", 1).startswith(text.rstrip("\r\n") + "\r\n\r\n\r\ndef bump(")
+    assert "\n" not in after.replace("\r\n", "")
+
+
 def test_a_dropped_action_is_reported_and_its_code_kept(tmp_path: Path) -> None:
     project = _project(tmp_path)
     implement(project=project, feature=FEATURE)

@@ -67,11 +67,13 @@ def _append(path: str, text: str, stub_text: str) -> tuple[str, list[str]]:
     missing = [(name, node) for name, node in _functions(stub).items() if name not in bound]
     if not missing:
         return text, []
-    lines = stub_text.splitlines()
-    pieces = ["\n".join(lines[node.lineno - 1:node.end_lineno]) for _, node in missing]
+    # The file's own line ends (CRLF stays CRLF), and no line split anywhere else: its bytes stay.
+    eol = "\r\n" if "\r\n" in text else "\n"
+    lines = stub_text.split("\n")
+    pieces = [eol.join(lines[node.lineno - 1:node.end_lineno]) for _, node in missing]
     used = {n.id for _, node in missing for n in ast.walk(node) if isinstance(n, ast.Name)} - bound
     imports = _imports_for(stub, used)
-    out = text.splitlines()
+    out = text.split(eol)
     if imports:
         ends = [n.end_lineno or n.lineno for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
         last = max(ends, default=None)
@@ -82,9 +84,9 @@ def _append(path: str, text: str, stub_text: str) -> tuple[str, list[str]]:
             last = (first.end_lineno or 0) if first is not None and docstring else 0
             imports = ["", *imports] if last else [*imports, ""]
         out[last:last] = imports
-    body = "\n".join(out).rstrip("\n")
-    appended = "\n\n\n".join(pieces)
-    return (f"{body}\n\n\n{appended}\n" if body else f"{appended}\n"), [name for name, _ in missing]
+    body = eol.join(out).rstrip("\r\n")
+    appended = (eol * 3).join(pieces)
+    return (f"{body}{eol * 3}{appended}{eol}" if body else f"{appended}{eol}"), [name for name, _ in missing]
 
 
 def stray_functions(path: Path, actions: set[str]) -> list[tuple[str, int]]:
@@ -113,7 +115,7 @@ def action_modules(stubs: Mapping[str, str], *, contract: Contract, root: Path, 
     for path, stub_text in sorted(stubs.items()):
         target = root / path
         try:
-            text = target.read_text(encoding="utf-8")
+            text = target.read_bytes().decode("utf-8")  # as it is: no newline translation
         except FileNotFoundError:
             files[path] = stub_text
             added += [f"{shown(path)}: {name}" for name in _functions(ast.parse(stub_text))]
