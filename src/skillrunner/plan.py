@@ -351,7 +351,7 @@ def _action_receives(res: Resource, ep: Endpoint, contract: Contract) -> str:
         parts.append(f"the caller's {res.name}, loaded (a caller who cannot reach it is refused first)")
     elif res.parent:
         parts.append(f"the id of the caller's {res.parent.resource}")
-    if (ep.body or "").startswith("Page["):
+    if ep.body_item[0] == "Page":
         parts.append("page and page_size")
     if ep.operation.body:
         parts.append(f"the body as {ep.operation.body} (422 before it runs)")

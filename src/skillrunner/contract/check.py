@@ -6,7 +6,6 @@ import dataclasses
 import difflib
 import keyword
 import math
-import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -154,9 +153,7 @@ class _Checker:
     def schemas(self) -> None:
         names: dict[str, int] = {}
         used = {ep.operation.body for _, ep in self.contract.actions()}
-        for _, ep in self.contract.actions():
-            if ep.body:
-                used.add(re.sub(r"^(?:Page|list)\[(.*)\]$", r"\1", ep.body))
+        used |= {ep.body_item[1] for _, ep in self.contract.actions()}
         resources = {r.name for r in self.contract.resources}
         derived = {f"{r}{s}" for r in resources for s in _SCHEMA_SUFFIXES}
         for schema in self.contract.schemas:
@@ -662,9 +659,7 @@ class _Checker:
                 self.emit(at, f"{ep.status} needs the body it answers", f"write {ep.status} Name, or 204",
                           "success")
         else:
-            match = re.fullmatch(r"(?:(Page|list)\[(.+)\]|(.+))", body)
-            assert match is not None
-            wrapper, name = match.group(1), (match.group(2) or match.group(3)).strip()
+            wrapper, name = ep.body_item
             if ep.status == 204:
                 self.emit(at, "204 answers no body", "write 204 alone, or 200 with the body", "success")
             elif wrapper and ep.status != 200:

@@ -130,6 +130,15 @@ class Endpoint:
         return "id" in self.path_params
 
     @property
+    def body_item(self) -> tuple[str | None, str]:
+        """The Success body split into its wrapper and what it holds: ``("Page", "Task")`` for
+        ``Page[Task]``, ``("list", "Task")``, ``(None, "Report")``; ``(None, "")`` without a body."""
+        if not self.body:
+            return None, ""
+        match = re.fullmatch(r"(Page|list)\[(.+)\]", self.body)
+        return (match.group(1), match.group(2).strip()) if match else (None, self.body.strip())
+
+    @property
     def success(self) -> str:
         """The Success cell: ``201 Task``, ``204``."""
         return f"{self.status} {self.body}" if self.body else str(self.status)
@@ -387,6 +396,7 @@ _DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+
 
 def _format_value(value: Value) -> str:
     """A value as a contract writes it (bare word, number, true/false, quoted string, JSON list)."""

@@ -115,7 +115,7 @@ def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
         "resources": resources,
         "schemas": [builder.schema_view(s) for s in contract.schemas],
         "has_actions": bool(actions),
-        "page_actions": any((ep.body or "").startswith("Page[") for _, ep in actions),
+        "page_actions": any(ep.body_item[0] == "Page" for _, ep in actions),
         "only": None,
         "users_test_path": users_test_path,
         "wrap": _wrap_literal,

@@ -457,7 +457,7 @@ class _Builder:
         nested = res.parent is not None
         if kind == "action":
             codes.add(501)
-            if ep.operation.body or ep.path_params or (ep.body or "").startswith("Page["):
+            if ep.operation.body or ep.path_params or ep.body_item[0] == "Page":
                 codes.add(422)
             if ep.operation.body:
                 codes.add(400)  # a body that is not JSON at all
@@ -544,10 +544,7 @@ class _Builder:
     def action_fields(self, ep: Endpoint) -> dict[str, Any]:
         """What an action's route, call and tests need: its body, and what its function returns."""
         op = ep.operation
-        match = re.fullmatch(r"(?:(Page|list)\[(.+)\]|(.+))", ep.body or "")
-        wrapper, name = None, ""
-        if match and ep.body:
-            wrapper, name = match.group(1), match.group(2) or match.group(3)
+        wrapper, name = ep.body_item
         stored = name in self.by_name
         model = f"{name}Public" if stored else name
         result, returns, raw = "none", "", "None"
