@@ -305,14 +305,20 @@ def check_feature_tasks(*, project: Path, feature: str) -> list[Finding]:
                   + unwritten_action_tasks(text, path=shown, project=project))
 
 
-def _unwritten(project: Path, description: str, path: str) -> str | None:
-    """For an action's task: why the action is not written yet (None when it is, or not an action)."""
+def _unwritten(project: Path, description: str, path: str,
+               modules: dict[str, dict[str, tuple[int, bool]] | None]) -> str | None:
+    """For an action's task: why the action is not written yet (None when it is, or not an action).
+    ``modules`` holds the action modules read so far: one read each, however many tasks name it."""
     m = _ACTION_TASK.match(description)
     if m is None:
         return None
-    try:
-        functions = read_actions(project / path)
-    except (OSError, UnicodeDecodeError, SyntaxError):
+    if path not in modules:
+        try:
+            modules[path] = read_actions(project / path)
+        except (OSError, UnicodeDecodeError, SyntaxError):
+            modules[path] = None
+    functions = modules[path]
+    if functions is None:
         return f"{path} does not read as Python"
     line, stub = functions.get(m["name"], (0, False))
     if not line:
@@ -323,8 +329,9 @@ def _unwritten(project: Path, description: str, path: str) -> str | None:
 def unwritten_action_tasks(text: str, *, path: str, project: Path) -> list[Finding]:
     """An error for each ticked task of an action that is not written yet."""
     out = []
+    modules: dict[str, dict[str, tuple[int, bool]] | None] = {}
     for task in parse_tasks(text):
-        why = _unwritten(project, task.description, task.path) if task.done else None
+        why = _unwritten(project, task.description, task.path, modules) if task.done else None
         if why:
             out.append(Finding(path, task.line, 4, "error", f"{task.id} is ticked but {why}",
                                f"write the action in {task.path}, or untick {task.id}", "task-action"))
@@ -341,11 +348,12 @@ def tick_tasks(*, project: Path, feature: str) -> list[str]:
         return []
     sealed = is_sealed(text)
     ticked: list[str] = []
+    modules: dict[str, dict[str, tuple[int, bool]] | None] = {}
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         m = TASK_LINE.match(line.rstrip("\n"))
-        if m and m["done"] == " " and (project / m["path"]).exists() and not _unwritten(project, m["desc"],
-                                                                                       m["path"]):
+        if m and m["done"] == " " and (project / m["path"]).exists() \
+                and not _unwritten(project, m["desc"], m["path"], modules):
             lines[i] = line.replace("- [ ]", "- [x]", 1)
             ticked.append(m["id"])
     if ticked:

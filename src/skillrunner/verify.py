@@ -429,7 +429,7 @@ def _actions(project: Path, contract: Contract, conv: Conventions) -> list[Findi
                                       f"`{ep.method} {ep.path}` answers 501",
                                       "replace its raise ActionNotWritten(...) with the action's code",
                                       "action-unwritten"))
-        for name, line in stray_functions(module, {ep.operation.name for ep in names}):
+        for name, line in stray_functions(functions, {ep.operation.name for ep in names}):
             findings.append(_warn(shown, line, f"{name} is no action of the contract: nothing generated "
                                   "calls it", "delete it, or name a helper _like_this", "action-stray"))
     return findings

@@ -89,14 +89,10 @@ def _append(path: str, text: str, stub_text: str) -> tuple[str, list[str]]:
     return (f"{body}{eol * 3}{appended}{eol}" if body else f"{appended}{eol}"), [name for name, _ in missing]
 
 
-def stray_functions(path: Path, actions: set[str]) -> list[tuple[str, int]]:
-    """(name, line) of the public functions of the action module at ``path`` that are not among
-    ``actions``: an action the contract dropped, or a helper not named ``_like_this``."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, SyntaxError):
-        return []
-    return [(name, node.lineno) for name, node in _functions(tree).items()
+def stray_functions(functions: Mapping[str, tuple[int, bool]], actions: set[str]) -> list[tuple[str, int]]:
+    """(name, line) of the public functions of an action module (``read_actions``) that are not
+    among ``actions``: an action the contract dropped, or a helper not named ``_like_this``."""
+    return [(name, line) for name, (line, _) in functions.items()
             if not name.startswith("_") and name not in actions]
 
 
@@ -130,8 +126,12 @@ def action_modules(stubs: Mapping[str, str], *, contract: Contract, root: Path, 
     current = {res.name: {ep.operation.name for ep in res.endpoints if ep.operation.kind == "action"}
                for res in contract.resources}
     for res_name, module in sorted(modules.items()):
+        try:
+            functions = read_actions(root / module)
+        except (OSError, UnicodeDecodeError, SyntaxError):
+            continue
         orphaned += [f"{shown(module)}:{line}: {name}"
-                     for name, line in stray_functions(root / module, current.get(res_name, set()))]
+                     for name, line in stray_functions(functions, current.get(res_name, set()))]
     return ActionModules(files, tuple(added), tuple(orphaned))
 
 
