@@ -739,3 +739,9 @@ def test_prefix_names_commands_and_skills_and_is_remembered(project: Path, cli: 
     again = json.loads(cli("init", "--json").output)  # the prefix is remembered
     assert again["created"] == again["removed"] == []
     cli("init", "--prefix", "Not A Slug", expect=2)
+
+
+def test_the_cli_offers_every_agent_of_the_table() -> None:
+    from skillrunner.cli import _AGENT_NAMES
+
+    assert (*AGENTS, "all") == _AGENT_NAMES

@@ -953,13 +953,14 @@ def adr_supersede(old: int, new: int) -> None:
 # --- agents: init, prompt, catalog -----------------------------------------------------------------
 
 
-_AGENT_NAMES = ("claude", "copilot", "gemini", "cursor", "codex", "opencode", "all")
+#: skillrunner.agents.AGENTS' names, and "all", spelled here so the CLI starts without loading agents
+#: and the pipeline (a test holds the two lists equal).
+_AGENT_NAMES = ("claude", "copilot", "gemini", "cursor", "codex", "opencode", "qwen", "kiro", "auggie", "amp",
+                "devin", "all")
 
 
 @main.command("init")
-@click.option("--agent", "agents", multiple=True,
-              type=click.Choice(("claude", "copilot", "gemini", "cursor", "codex", "opencode", "qwen", "kiro",
-                                 "auggie", "amp", "devin", "all")),
+@click.option("--agent", "agents", multiple=True, type=click.Choice(_AGENT_NAMES),
               help="An agent to set up (repeatable) [default: those set up before, else claude].")
 @click.option("--commands/--no-commands", "commands", default=None,
               help="Also write /<prefix>.<name> command files for agents that read skills "
