@@ -18,7 +18,7 @@ from skillrunner.errors import UsageError
 from skillrunner.findings import Finding
 from skillrunner.frontmatter import parse_document
 from skillrunner.resources import packaged_dir
-from skillrunner.validate import PROFILES, validate_skills
+from skillrunner.validate import PROFILES, PROJECT_FOLDERS, RULES, check_skills, validate_skills
 
 REPO = Path(__file__).resolve().parents[1]
 DESC = "Formats invoices as PDF. Use when the user asks for an invoice."
@@ -97,6 +97,19 @@ CASES: list[Case] = [
          profiles=("cursor,claude-code",)),
     case("valid-example-aws-key", fm(body="\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n")),
     case("valid-conventions", fm(body=BODY + _FILES_SECTION), files={"conventions.yaml": _CONVENTIONS}),
+    case("valid-emoji-variation-sequences", fm(body="\n\u2139\ufe0f info, \u203c\ufe0f, 1\ufe0f\u20e3 step, "
+                                                   "#\ufe0f\u20e3, \u00a9\ufe0f\n")),
+    case("valid-mark-in-hebrew", fm(body="\n\u05e9\u05dc\u05d5\u05dd\u200f (hello)\n")),
+    case("valid-placeholder-secrets", fm(body="\nAIza" + "X" * 35 + " and https://hooks.slack.com/services/"
+                                            "T00/B00/xxx\nExample: AKIA" + "QZ4HJ7K2LM9PTWRN\n")),
+    case("valid-footnotes-and-template-brackets", fm(body="\nA claim.[^1]\n\n[^1]: see references/x.md\n"
+                                                          "[Name]: the user's name\n[TODO]: later.md\n")),
+    case("valid-basedir-link", fm(body="\n[guide]({baseDir}/references/guide.md), "
+                                       "[api](${CLAUDE_SKILL_DIR}/references/guide.md)\n"),
+         files={"references/guide.md": "# Guide\n"}),
+    case("valid-trigger-wording", fm(description="Reviews code. TRIGGERS - review this, check my diff.")),
+    case("valid-triggers-on", fm(description="Writes changelogs. Triggers on release preparation.")),
+    case("valid-assets-not-link-checked", fm(), files={"assets/page.md": "[home](src/pages/home.md)\n"}),
     # --- files and frontmatter structure
     case("no-skill-md", None, "not-a-skill", files={"README.md": "# not a skill\n"}),
     case("lowercase-skill-md", None, "skill-md-name", files={"skill.md": fm()}),
@@ -162,6 +175,9 @@ CASES: list[Case] = [
     case("metadata-nested", fm("metadata:", "  owner:", "    team: x"), "metadata-type"),
     case("allowed-tools-list", fm("allowed-tools:", "  - Read", "  - Grep"), "", "allowed-tools"),
     case("allowed-tools-mapping", fm("allowed-tools:", "  read: yes"), "allowed-tools"),
+    case("allowed-tools-commas", fm("allowed-tools: Read, Grep"), "", "allowed-tools"),
+    case("description-angle-brackets", fm(description="Renames <old> to <new>. Use when asked."),
+         "description-angle-brackets"),
     # --- links
     case("broken-link", fm(body="\nSee [the guide](references/guide.md).\n"), "broken-link"),
     case("broken-image", fm(body="\n![diagram](assets/flow.svg)\n"), "broken-link"),
@@ -171,14 +187,20 @@ CASES: list[Case] = [
          files={"references/guide.md": "# Guide\n\nSee [api](api.md).\n"}),
     case("link-outside", fm(body="\n[shared](../shared.md)\n"), "", "link-outside",
          files={"../shared.md": "# shared\n"}),
+    case("link-from-the-root-in-a-reference", fm(body="\n[a](references/a.md)\n"), "", "link-root-relative",
+         files={"references/a.md": "[b](references/b.md)\n", "references/b.md": "# B\n"}),
+    case("broken-basedir-link", fm(body="\n[gone]({baseDir}/references/gone.md)\n"), "broken-link"),
+    case("missing-script", fm(body="\nRun `python scripts/fill.py` first.\n"), "", "missing-file"),
     # --- secrets, hidden Unicode, mojibake
     case("secret-private-key", fm(body="\n" + _PRIVATE_KEY), "secret"),
     case("secret-aws-in-script", fm(), "secret",
          files={"scripts/deploy.sh": "AWS_KEY=AKIA" + "Q3EGRUWFZ4K7TN2P\n"}),
     case("secret-github-token", fm(), "secret",
-         files={"references/ci.md": "token: ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\n"}),
-    case("secret-in-dotenv", fm(), "secret", files={".env": "SLACK=xoxb-" + "1234567890-abcdefghij\n"}),
+         files={"references/ci.md": "token: ghp_" + "R8fk2LqP0vXz7Tn4Wd9sYb1Hc6Jm3Ge5Ua0Q\n"}),
+    case("secret-in-dotenv", fm(), "secret", files={".env": "SLACK=xoxb-" + "2718281828-Qm7vT2pXk9Lw\n"}),
     case("bidi-override", fm(body="\naccess = 'user\u202e \u2066// admin\u2069'\n"), "unicode"),
+    case("bidi-mark-in-latin-text", fm(body="\nplain\u200e text\n"), "", "unicode-mark"),
+    case("variation-selector-after-a-letter", fm(body="\nplain a\ufe0f text\n"), "unicode"),
     case("zero-width-in-description", fm(description="Formats\u200b invoices. Use when asked."), "unicode"),
     case("unicode-tags", fm(body="\nhello\U000E0049\U000E0047\U000E004E\n"), "unicode"),
     case("mojibake", fm(body='\nExample: "\u00f0\u0178\u201c\u2039 Architectural decision detected"\n'),
@@ -240,6 +262,9 @@ def _one(tmp_path: Path, skill_md: str, files: Mapping[str, str] | None = None) 
     return validate_skills([_build(tmp_path, c)], project=tmp_path)
 
 
+_LINK_HINT = "create the file, or fix the link (relative to this file's folder, or to the skill's root)"
+
+
 def test_positions_point_at_the_key_and_into_the_body(tmp_path: Path) -> None:
     text = fm("licence: MIT", body="\nintro\n\nsee [g](refs/g.md) and [h](refs/h.md)\n")
     found = _one(tmp_path, text.replace("\n", "\r\n"))
@@ -247,9 +272,9 @@ def test_positions_point_at_the_key_and_into_the_body(tmp_path: Path) -> None:
         Finding("demo-skill/SKILL.md", 4, 1, "error", "unknown frontmatter key 'licence'",
                 "did you mean 'license'?", "unknown-field"),
         Finding("demo-skill/SKILL.md", 9, 9, "error", "link to refs/g.md: no such file",
-                "create the file, or fix the link (relative to this file's folder)", "broken-link"),
+                _LINK_HINT, "broken-link"),
         Finding("demo-skill/SKILL.md", 9, 28, "error", "link to refs/h.md: no such file",
-                "create the file, or fix the link (relative to this file's folder)", "broken-link"),
+                _LINK_HINT, "broken-link"),
     ]
 
 
@@ -328,10 +353,10 @@ def test_profiles_agree_on_the_keys_they_share() -> None:
 
 
 def test_secrets_are_masked_and_located(tmp_path: Path) -> None:
-    token = "ghp_" + "Z" * 36
+    token = "ghp_" + "R8fk2LqP0vXz7Tn4Wd9sYb1Hc6Jm3Ge5Ua0Q"
     [found] = _one(tmp_path, fm(), {"scripts/ci.sh": f"#!/bin/sh\n  curl -H 'x: {token}'\n"})
     assert (found.path, found.line, found.col, found.code) == ("demo-skill/scripts/ci.sh", 2, 15, "secret")
-    assert token not in found.message and "GitHub token (ghp_ZZ…)" in found.message
+    assert token not in found.message and "GitHub token (ghp_R8…)" in found.message
 
 
 def test_hidden_unicode_names_the_character(tmp_path: Path) -> None:
@@ -370,7 +395,7 @@ def test_duplicate_names_across_skills(tmp_path: Path) -> None:
     assert {f.code for f in found} == {"duplicate-name", "name-mismatch"}
 
 
-def test_duplicates_across_sources_but_not_with_the_packaged_pack(tmp_path: Path) -> None:
+def test_duplicates_across_project_folders(tmp_path: Path) -> None:
     _build(tmp_path / "skills", Case("a", fm(), folder="demo-skill"))
     _build(tmp_path / ".claude/skills", Case("b", fm(), folder="demo-skill"))
     _build(tmp_path / "skills", Case("c", fm(name="backend-skill"), folder="backend-skill"))
@@ -378,11 +403,24 @@ def test_duplicates_across_sources_but_not_with_the_packaged_pack(tmp_path: Path
     assert [(f.path, f.code) for f in found] == [(".claude/skills/demo-skill/SKILL.md", "duplicate-name")]
 
 
-def test_no_paths_validates_the_project_and_the_unshadowed_pack(tmp_path: Path) -> None:
+def test_no_paths_validates_the_project_folders_not_the_packaged_pack(tmp_path: Path) -> None:
     _build(tmp_path / ".agents/skills", Case("a", fm(name="Nope"), folder="nope"))
-    found = validate_skills(project=tmp_path)
-    assert {(f.path, f.code) for f in found} == {(".agents/skills/nope/SKILL.md", "name-format"),
-                                                   (".agents/skills/nope/SKILL.md", "name-mismatch")}
+    _build(tmp_path / ".github/skills/group", Case("b", fm(name="deep"), folder="deep"))
+    _build(tmp_path / "elsewhere", Case("c", fm(name="Elsewhere"), folder="elsewhere"))
+    report = check_skills(project=tmp_path)
+    assert {(f.path, f.code) for f in report.findings} == {(".agents/skills/nope/SKILL.md", "name-format"),
+                                                           (".agents/skills/nope/SKILL.md", "name-mismatch")}
+    assert report.roots == {".agents/skills": 1, ".github/skills": 1}
+    empty = check_skills(project=tmp_path / "elsewhere" / "elsewhere")
+    assert empty.skills == 0 and empty.findings == []
+    assert empty.summary_line() == f"validated 0 skills looked in {', '.join(PROJECT_FOLDERS)}: OK"
+
+
+def test_the_project_folders_include_every_agents_skills_folder() -> None:
+    from skillrunner.agents import AGENTS
+    from skillrunner.skills import SOURCES
+
+    assert {a.skills for a in AGENTS.values() if a.skills} | set(SOURCES[:-1]) <= set(PROJECT_FOLDERS)
 
 
 def test_paths_may_be_a_skill_md_or_a_folder_of_skills(tmp_path: Path) -> None:
@@ -394,6 +432,7 @@ def test_paths_may_be_a_skill_md_or_a_folder_of_skills(tmp_path: Path) -> None:
     assert validate_skills([root / "one" / "SKILL.md"], project=tmp_path) == []
     [lone] = validate_skills([root / "notes"], project=tmp_path)
     assert (lone.path, lone.code) == ("pack/notes", "not-a-skill")
+    assert lone.message == "no SKILL.md in this folder or any folder below it"
     (tmp_path / "x.txt").write_text("x")
     [other] = validate_skills([tmp_path / "x.txt", tmp_path / "gone"], project=tmp_path)[:1]
     assert other.code == "not-a-skill"
@@ -456,6 +495,10 @@ DIFFERENCES: dict[str, str] = {
     "unicode-tags": "beyond the reference",
     "conventions-broken": "beyond the reference: the runner's conventions must load",
     "conventions-files-drift": "beyond the reference: the files the body lists are the layout",
+    "description-angle-brackets": "beyond the reference: Anthropic's own checker refuses < and > in a "
+                                  "description",
+    "broken-basedir-link": "beyond the reference",
+    "variation-selector-after-a-letter": "beyond the reference: invisible characters",
 }
 
 #: What the reference's messages are about, and the codes that name the same rule here.
@@ -537,7 +580,7 @@ def test_cli_clean_run_exits_0(cli: Cli, project: Path) -> None:
     _build(project / "skills", Case("a", fm()))
     result = cli("validate")
     assert result.stdout == ""
-    assert "validated skills: OK" in result.stderr
+    assert "validated 1 skill in skills/ (1): OK" in result.stderr
 
 
 def test_cli_errors_exit_1_with_file_line_col(cli: Cli, project: Path) -> None:
@@ -545,7 +588,7 @@ def test_cli_errors_exit_1_with_file_line_col(cli: Cli, project: Path) -> None:
     result = cli("validate", expect=1)
     assert result.stdout.startswith("skills/demo-skill/SKILL.md:4:1: error: unknown frontmatter key "
                                     "'version' [unknown-field]\n  hint: ")
-    assert "1 error(s), 0 warning(s)" in result.stderr
+    assert "validated 1 skill in skills/ (1): 1 error(s), 0 warning(s)" in result.stderr
     assert cli("validate", "--allow-field", "version").exit_code == 0
 
 
@@ -553,7 +596,7 @@ def test_cli_profile_and_allow_field_commas(cli: Cli, project: Path) -> None:
     folder = _build(project, Case("a", _CLAUDE_SKILL.replace("user-invocable: true", "x-one: 1\nx-two: 2")))
     assert "[unknown-field]" in cli("validate", folder, expect=1).stdout
     result = cli("validate", folder, "--profile", "claude-code", "--allow-field", "x-one,x-two")
-    assert result.stdout == "" and "validated skills: OK" in result.stderr
+    assert result.stdout == "" and "validated 1 skill in demo-skill/ (1): OK" in result.stderr
     cli("validate", folder, "--profile", "cursor,claude-code", "--allow-field", "x-one",
         "--allow-field", "x-two")
     cli("validate", folder, "--profile", "claude-code", "--allow-field", "x-one", expect=1)
@@ -566,7 +609,10 @@ def test_cli_profile_type_error_and_json_shape(cli: Cli, project: Path) -> None:
                            "false, not a string ('yes please') [field-type]\n"
                            "  hint: write disable-model-invocation: ")
     out = cli("validate", folder, "--profile", "claude-code", "--format", "json", expect=1).stdout
-    [row] = json.loads(out)
+    data = json.loads(out)
+    assert data["summary"] == {"skills": 1, "roots": {"demo-skill": 1}, "errors": 1, "warnings": 0,
+                               "ignored": 0, "baselined": 0, "config": None, "strict": False, "ok": False}
+    [row] = data["findings"]
     assert row == {"file": "demo-skill/SKILL.md", "line": 4, "column": 1, "severity": "error",
                    "rule": "field-type", "message": "disable-model-invocation must be true or false, "
                    "not a string ('yes please')", "hint": "write disable-model-invocation: true or "
@@ -602,7 +648,7 @@ def test_cli_strict_fails_on_warnings(cli: Cli, project: Path) -> None:
 
 def test_cli_formats(cli: Cli, project: Path) -> None:
     folder = _build(project, Case("a", fm(name="Bad")))
-    rows = json.loads(cli("validate", folder, "--format", "json", expect=1).stdout)
+    rows = json.loads(cli("validate", folder, "--format", "json", expect=1).stdout)["findings"]
     assert {r["rule"] for r in rows} == {"name-format", "name-mismatch"}
     assert set(rows[0]) == {"file", "line", "column", "severity", "rule", "message", "hint"}
     github = cli("validate", folder, "--format", "github", expect=1).stdout.splitlines()
@@ -671,3 +717,203 @@ def test_a_skill_in_an_agents_folder_may_use_that_agents_keys(tmp_path: Path) ->
     assert [f for f in claude if f.severity == "error"] == []
     assert {f.message.split("'")[1] for f in plain if f.severity == "error"} == {
         "argument-hint", "disable-model-invocation"}
+
+
+# --- the corpus of real-world habits (tests/skill_corpus/<habit>/, each with expected.txt) -----------
+
+CORPUS = Path(__file__).parent / "skill_corpus"
+HABITS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+
+
+def test_the_habit_corpus_covers_each_habit_of_the_issue() -> None:
+    assert {"nested-and-hidden", "plugins", "basedir-links", "footnotes", "emoji", "placeholder-secrets",
+            "trigger-wording", "agent-keys", "allowed-tools", "ignores"} <= set(HABITS)
+
+
+@pytest.mark.parametrize("habit", HABITS)
+def test_habit_corpus(habit: str) -> None:
+    folder = CORPUS / habit
+    expected = (folder / "expected.txt").read_text(encoding="utf-8").splitlines()
+    [skills] = [int(line.split(":")[1]) for line in expected if line.startswith("# skills:")]
+    report = check_skills([folder], project=folder)
+    got = sorted(f"{f.path}:{f.line}:{f.col} {f.severity} {f.code}" for f in report.findings)
+    assert got == sorted(line for line in expected if line.strip() and not line.startswith("#")), \
+        "".join(f"\n{f}" for f in report.findings)
+    assert report.skills == skills
+    for f in report.findings:
+        assert f.code in RULES and f.hint, f
+
+
+def test_every_rule_a_case_gives_is_listed() -> None:
+    codes = {code for c in CASES for code in c.errors | c.warnings}
+    assert codes <= set(RULES), codes - set(RULES)
+    assert all(r.meaning and r.severity in ("error", "warning", "error or warning") for r in RULES.values())
+
+
+# --- discovery ---------------------------------------------------------------------------------------
+
+
+def test_discovery_skips_git_node_modules_and_what_git_ignores(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/generated/\n*.tmp/\n!keep.tmp/\n", encoding="utf-8")
+    for where in ("skills", ".hidden/skills", "generated", "node_modules/pkg", ".git/x", "a/b.tmp",
+                  "a/keep.tmp", "vendor/nested"):
+        _build(tmp_path / where, Case("x", fm()))
+    (tmp_path / "vendor" / ".gitignore").write_text("nested/\n", encoding="utf-8")
+    report = check_skills([tmp_path], project=tmp_path)
+    assert report.skills == 3
+    # .hidden comes first: the other two are its duplicates
+    assert sorted((f.path, f.code) for f in report.findings) == [
+        ("a/keep.tmp/demo-skill/SKILL.md", "duplicate-name"),
+        ("skills/demo-skill/SKILL.md", "duplicate-name")]
+    assert report.roots == {".": 3}
+
+
+def test_a_skill_folder_is_not_searched_for_more_skills(tmp_path: Path) -> None:
+    folder = _build(tmp_path, Case("x", fm(), files={"examples/other/SKILL.md": fm(name="other")}))
+    assert check_skills([folder], project=tmp_path).skills == 1
+
+
+def test_a_plugin_skill_gets_the_claude_code_keys(tmp_path: Path) -> None:
+    (tmp_path / ".claude-plugin").mkdir()
+    (tmp_path / ".claude-plugin" / "plugin.json").write_text('{"name": "kit"}', encoding="utf-8")
+    _build(tmp_path / "skills", Case("x", fm("argument-hint: <pr>", "allowed-tools: Read, Grep")))
+    _build(tmp_path / "other", Case("y", fm("argument-hint: <pr>")))
+    assert [(f.path, f.code) for f in validate_skills([tmp_path / "skills"], project=tmp_path)] == []
+    assert validate_skills([tmp_path / "other"], project=tmp_path / "other")[0].code == "unknown-field"
+
+
+# --- secrets, characters -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "placeholder"), [
+    ("AIza" + "X" * 35, True), ("ghp_" + "A1B2C3D4E5F6G7H8I9J0K1L2M3N4O5P6Q7R8", True),
+    ("https://hooks.slack.com/services/T00/B00/xxx", True), ("xoxb-" + "1234567890-abcdefghij", True),
+    ("sk-ant-" + "aaaaabbbbbcccccdddddeeeeefffffgg", True), ("ghp_" + "ab" * 18, True),
+    ("ghp_" + "R8fk2LqP0vXz7Tn4Wd9sYb1Hc6Jm3Ge5Ua0Q", False), ("AKIA" + "Q3EGRUWFZ4K7TN2P", False),
+    ("https://hooks.slack.com/services/" + "T024BE7LD/B08QK2N1M/pX7dQ2vLk9sR3tYw", False),
+])
+def test_placeholder_secrets(value: str, placeholder: bool) -> None:
+    from skillrunner.validate.secrets import is_placeholder
+
+    assert is_placeholder(value) is placeholder
+    assert is_placeholder(value, "Example: " + value)
+
+
+# --- configuration, inline ignores, baselines ---------------------------------------------------------
+
+
+def test_configuration_from_pyproject_and_its_errors(tmp_path: Path) -> None:
+    from skillrunner.validate import load_config
+
+    _build(tmp_path / "skills", Case("x", fm("x-team: a", description="No guidance.")))
+    py = tmp_path / "pyproject.toml"
+    py.write_text("[tool.skillrunner.validate]\nallow-fields = ['x-team']\nstrict = true\n", encoding="utf-8")
+    report = check_skills(project=tmp_path)
+    assert [f.code for f in report.findings] == ["description-guidance"]
+    assert report.failed() and report.config == "pyproject.toml [tool.skillrunner.validate]"
+    for bad, message in (("ignore = ['mojibak']", "ignore: no rule 'mojibak'"),
+                         ("strictness = true", "unknown key 'strictness'"),
+                         ("profiles = ['vim']", "profiles: unknown profile 'vim'"),
+                         ("strict = 'yes'", "strict must be true or false"),
+                         ("exclude = 3", "exclude must be a list of strings")):
+        py.write_text(f"[tool.skillrunner.validate]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(UsageError) as raised:
+            load_config(tmp_path)
+        assert message in raised.value.message, raised.value.message
+    assert "did you mean 'mojibake'?" in _config_error(py, "ignore = ['mojibak']").hint
+    py.write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    (tmp_path / ".skillrunner.toml").write_text("[validate]\nignore = ['description-guidance']\n"
+                                                "allow-fields = 'x-team'\n", encoding="utf-8")
+    assert check_skills(project=tmp_path).findings == []
+
+
+def _config_error(py: Path, line: str) -> UsageError:
+    from skillrunner.validate import load_config
+
+    py.write_text(f"[tool.skillrunner.validate]\n{line}\n", encoding="utf-8")
+    with pytest.raises(UsageError) as raised:
+        load_config(py.parent)
+    return raised.value
+
+
+def test_inline_ignore_silences_the_next_line_only(tmp_path: Path) -> None:
+    text = ("---\nname: demo-skill\ndescription: Does it. Use when asked.\n"
+            "# skillrunner: ignore[unknown-field]\nx-one: 1\nx-two: 2\n---\n\n"
+            "<!-- skillrunner: ignore[broken-link, mojibake] -->\n[a](a.md)\n[b](b.md)\n")
+    found = _one(tmp_path, text)
+    assert [(f.line, f.code) for f in found] == [(6, "unknown-field"), (11, "broken-link")]
+
+
+def test_cli_baseline_reports_only_new_findings(cli: Cli, project: Path) -> None:
+    folder = _build(project / "skills", Case("x", fm(body="\n[a](a.md)\n")))
+    cli("validate", "--write-baseline", "baseline.json")
+    assert json.loads((project / "baseline.json").read_text())["summary"]["errors"] == 1
+    skill_md = folder / "SKILL.md"
+    skill_md.write_text(skill_md.read_text().replace("[a](a.md)", "intro\n\n[a](a.md)"), encoding="utf-8")
+    result = cli("validate", "--baseline", "baseline.json")
+    assert result.stdout == "" and "1 in the baseline" in result.stderr
+    skill_md.write_text(skill_md.read_text() + "[b](b.md)\n", encoding="utf-8")
+    result = cli("validate", "--baseline", "baseline.json", expect=1)
+    assert "link to b.md" in result.stdout and "link to a.md" not in result.stdout
+    (project / "bad.json").write_text("{}")
+    assert "holds no findings list" in cli("validate", "--baseline", "bad.json", expect=2).stderr
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+
+def test_cli_github_errors_first_and_the_step_summary(cli: Cli, project: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(project / "skills", Case("a", fm(name="a-first", description="No guidance.", body="\n[x](x.md)\n"),
+                                    folder="a-first"))
+    _build(project / "skills", Case("b", fm(name="Bad", description="No guidance.")))
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    lines = cli("validate", "--format", "github", expect=1).stdout.splitlines()
+    kinds = [line.split()[0] for line in lines]
+    assert kinds == sorted(kinds, key=lambda k: k != "::error") and kinds[-1] == "::warning"
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("### skillrunner validate: failed\n")
+    assert "| `description-guidance` | warning | 2 |" in text and "| `name-format` | error | 1 |" in text
+    assert text.index("| `skills/a-first/SKILL.md:6:5` | error |") < text.index("| warning | `description")
+
+
+def test_cli_rules_lists_every_rule(cli: Cli) -> None:
+    text = cli("validate", "--rules").stdout
+    assert [line.split()[0] for line in text.splitlines()] == list(RULES)
+    rows = json.loads(cli("validate", "--rules", "--format", "json").stdout)
+    assert [r["rule"] for r in rows] == list(RULES) and all(r["meaning"] for r in rows)
+
+
+def test_validate_does_not_import_the_contract_parser(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _build(tmp_path / "skills", Case("x", fm()))
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom skillrunner.cli import main\n"
+            "result = CliRunner().invoke(main, ['validate', 'skills'])\n"
+            "print(result.exit_code, sorted(m for m in sys.modules if m.startswith('skillrunner.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.startswith("0 ") and "skillrunner.validate" in out
+    assert "skillrunner.contract" not in out and "skillrunner.render" not in out
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/validate.md"])
+def test_the_documentation_lists_every_rule_with_its_meaning(doc: str) -> None:
+    text = (REPO / doc).read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `") and line.count("|") == 4]
+    listed = {row.split("`")[1]: row for row in rows}
+    assert list(listed) == list(RULES)
+    for rule in RULES.values():
+        assert listed[rule.id] == f"| `{rule.id}` | {rule.severity} | {rule.meaning} |"
+
+
+def test_symlinked_skills_are_found_and_link_cycles_end(tmp_path: Path) -> None:
+    _build(tmp_path / "shared", Case("x", fm("argument-hint: <pr>")))
+    (tmp_path / ".claude" / "skills").mkdir(parents=True)
+    (tmp_path / ".claude" / "skills" / "demo-skill").symlink_to(tmp_path / "shared" / "demo-skill")
+    (tmp_path / ".claude" / "skills" / "loop").symlink_to(tmp_path / ".claude")
+    report = check_skills([tmp_path / ".claude"], project=tmp_path)
+    assert (report.skills, report.findings) == (1, [])

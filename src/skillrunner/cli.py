@@ -15,16 +15,6 @@ from typing import Any, TypeVar
 import click
 
 from skillrunner import __version__
-from skillrunner.contract import (
-    AUTH_KINDS,
-    check_contract_files,
-    contract_summary,
-    contract_to_dict,
-    load_contract,
-    locate_contract,
-    new_contract,
-)
-from skillrunner.docs import list_docs, read_doc
 from skillrunner.errors import SkillrunnerError
 from skillrunner.findings import format_findings, has_errors
 from skillrunner.project import find_project, project_lock
@@ -151,19 +141,28 @@ def _shown_path(path: Path) -> str:
 @click.option("--allow-field", "allow_fields", multiple=True, metavar="NAME[,NAME]",
               help="Accept these extra frontmatter keys, unchecked (repeatable).")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+              help="Report only findings not in FILE (a --format json output, or --write-baseline's).")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the findings to FILE as the baseline, and exit 0.")
+@click.option("--rules", "list_rules", is_flag=True, help="List every rule id with its meaning, and exit.")
 @FORMAT_OPTION
 @_handle_errors
 def validate_cmd(paths: tuple[Path, ...], profiles: tuple[str, ...], allow_fields: tuple[str, ...],
-                 strict: bool, fmt: str) -> None:
+                 strict: bool, baseline: Path | None, write_baseline: Path | None, list_rules: bool,
+                 fmt: str) -> None:
     """Check skills against the Agent Skills specification, and more; every problem at once.
 
     \b
-    PATH is a skill folder, its SKILL.md, or a folder of skills. Without PATH: every skill
-    in ./skills, ./.claude/skills, ./.agents/skills and the packaged pack.
+    PATH is a skill folder, its SKILL.md, or any folder above skills: every folder holding
+    SKILL.md below it is checked (hidden ones too; not .git, node_modules or what git
+    ignores). Without PATH: the project's skills/, .claude/skills, .agents/skills,
+    .github/skills, .cursor/skills and the other agents' folders.
     Errors: the spec's rules (keys, name, description, compatibility, metadata), YAML that
-    does not parse, broken relative links, two skills with one name, likely secrets,
-    invisible or bidirectional Unicode. Warnings: a long body, no "Use when" in the
-    description, mojibake. Exit 0 clean, 1 on errors (on warnings too with --strict), 2 usage.
+    does not parse, broken relative links, two skills with one name in one plugin, likely
+    secrets, bidirectional overrides and invisible Unicode. Warnings: a long body, no "Use
+    when" in the description, files the body names that do not exist, mojibake.
+    --rules lists every rule id. Exit 0 clean, 1 on errors (on warnings too with --strict), 2 usage.
     The spec allows only name, description, license, compatibility, metadata and
     allowed-tools; --profile adds the keys an agent's documentation lists:
       claude-code  when_to_use argument-hint arguments disable-model-invocation
@@ -171,24 +170,45 @@ def validate_cmd(paths: tuple[Path, ...], profiles: tuple[str, ...], allow_field
                    context agent background hooks paths shell
       copilot      argument-hint user-invocable disable-model-invocation context
       cursor       disable-model-invocation
+    Skills in .claude/skills or a Claude Code plugin get the claude-code profile.
+    Settings: [tool.skillrunner.validate] in pyproject.toml, or [validate] in .skillrunner.toml:
+    allow-fields, profiles, ignore (rule ids), per-file-ignores (glob = rule ids), exclude
+    (globs), strict. A line after <!-- skillrunner: ignore[RULE] --> is not reported for RULE.
     Examples:
       skillrunner validate --strict
+      skillrunner validate .                    every skill in the repository
       skillrunner validate .claude/skills --profile claude-code
       skillrunner validate skills/my-skill --allow-field 'x-owner,x-team'
-      skillrunner validate --format github      annotations for GitHub Actions
+      skillrunner validate --write-baseline .skillrunner/baseline.json
+      skillrunner validate --baseline .skillrunner/baseline.json --format github
     """
-    from skillrunner.validate import validate_skills
+    from skillrunner.validate import check_skills
+    from skillrunner.validate.config import baseline_keys, without_baseline
+    from skillrunner.validate.report import rules_json, rules_text
 
-    findings = validate_skills(paths, project=_project(announce=True), allow_fields=allow_fields,
-                               profiles=profiles)
-    out = format_findings(findings, fmt)
-    if out or fmt == "json":
-        click.echo(out, nl=False)
-    if fmt == "text":
-        errors = sum(f.severity == "error" for f in findings)
-        verdict = "OK" if not findings else f"{errors} error(s), {len(findings) - errors} warning(s)"
-        click.echo(f"validated skills: {verdict}", err=True)
-    if has_errors(findings, strict=strict):
+    if list_rules:
+        click.echo(rules_json() if fmt == "json" else rules_text(), nl=False)
+        return
+    report = check_skills(paths, project=_project(announce=True), allow_fields=allow_fields,
+                          profiles=profiles)
+    if write_baseline is not None:  # every finding, so that rewriting it also forgets fixed ones
+        write_baseline.parent.mkdir(parents=True, exist_ok=True)
+        write_baseline.write_text(report.to_json(strict=strict), encoding="utf-8")
+        click.echo(f"{report.summary_line(strict=strict)}; wrote them to {_shown_path(write_baseline)} as "
+                   "the baseline", err=True)
+        return
+    if baseline is not None:
+        report = report.without(without_baseline(report.findings, baseline_keys(baseline)))
+    if fmt == "json":
+        click.echo(report.to_json(strict=strict), nl=False)
+    else:
+        click.echo(format_findings(report.findings, fmt), nl=False)
+        click.echo(report.summary_line(strict=strict), err=True)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(report.step_summary(strict=strict))
+    if report.failed(strict=strict):
         sys.exit(1)
 
 
@@ -286,10 +306,29 @@ def contract_group() -> None:
     """
 
 
+class _AuthKind(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on only
+    """The contract's auth kinds, a choice read from the contract package only when used: importing
+    it takes longer than most commands run."""
+
+    name = "auth"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        from skillrunner.contract import AUTH_KINDS
+
+        return "[" + "|".join(AUTH_KINDS) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from skillrunner.contract import AUTH_KINDS
+
+        if value in AUTH_KINDS:
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(map(repr, AUTH_KINDS))}.", param, ctx)
+
+
 @contract_group.command("new")
 @click.argument("feature")
 @click.option("--title", help="The API's title [default: from the feature name].")
-@click.option("--auth", type=click.Choice(AUTH_KINDS), default="jwt", show_default=True,
+@click.option("--auth", type=_AuthKind(), default="jwt", show_default=True,
               help="jwt: bearer tokens issued elsewhere; builtin: register/login/me; none: open.")
 @_handle_errors
 def contract_new(feature: str, title: str | None, auth: str) -> None:
@@ -300,6 +339,8 @@ def contract_new(feature: str, title: str | None, auth: str) -> None:
     contract is never overwritten (exit 1).
       skillrunner contract new bookings --title "Room bookings" --auth builtin
     """
+    from skillrunner.contract import new_contract
+
     project = _project()
     with _locked(project):
         path = new_contract(project=project, feature=feature, title=title, auth=auth)
@@ -321,6 +362,8 @@ def contract_guide(full: bool) -> None:
       skillrunner contract guide
       skillrunner contract guide --full
     """
+    from skillrunner.docs import read_doc
+
     click.echo(read_doc("contract-format" if full else "contract-guide"), nl=False)
 
 
@@ -335,6 +378,8 @@ def docs_cmd(name: str | None) -> None:
       skillrunner docs behaviour     what every generated backend does on the wire
       skillrunner docs conventions   a skill's conventions.yaml, key by key
     """
+    from skillrunner.docs import list_docs, read_doc
+
     if name is None:
         for doc, summary in list_docs():
             click.echo(f"{doc:<18} {summary}")
@@ -357,6 +402,8 @@ def contract_check(files: tuple[Path, ...], fmt: str, strict: bool) -> None:
       skillrunner contract check specs/api/task-crud.md
       skillrunner contract check --format github     annotations for GitHub Actions
     """
+    from skillrunner.contract import check_contract_files
+
     report = check_contract_files(files=files, project=_project(announce=True))
     out = format_findings(report.findings, fmt)
     if out or fmt == "json":
@@ -380,6 +427,8 @@ def contract_show(contract_ref: str, as_json: bool) -> None:
       skillrunner contract show task-crud
       skillrunner contract show specs/api/task-crud.md --json
     """
+    from skillrunner.contract import contract_summary, contract_to_dict, load_contract, locate_contract
+
     parsed = load_contract(locate_contract(contract_ref, project=_project()))
     if as_json:
         click.echo(json.dumps(contract_to_dict(parsed), indent=2, ensure_ascii=False))

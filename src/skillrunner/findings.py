@@ -51,13 +51,15 @@ def _github_escape(text: str, *, prop: bool = False) -> str:
 
 
 def format_findings(findings: Sequence[Finding], fmt: str = "text") -> str:
-    """Render findings as ``text`` (one per line, hint below), ``json`` or ``github`` annotations."""
+    """Render findings as ``text`` (one per line, hint below), ``json`` or ``github`` annotations
+    (errors first)."""
     ordered = sorted(findings)
     if fmt == "json":
         return json.dumps([f.to_dict() for f in ordered], indent=2, ensure_ascii=False) + "\n"
     if fmt == "github":
         lines = []
-        for f in ordered:
+        # Errors first: GitHub shows only the first few annotations of each kind per step.
+        for f in sorted(ordered, key=lambda f: f.severity != "error"):
             level = "error" if f.severity == "error" else "warning"
             props = ",".join(
                 f"{k}={_github_escape(str(v), prop=True)}"
