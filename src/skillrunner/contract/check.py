@@ -65,6 +65,9 @@ from skillrunner.findings import Finding
 # --- the checker -----------------------------------------------------------------------------------
 
 
+#: Paths every generated app answers on its own: the health check and FastAPI's documentation.
+_APP_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
 class _Checker:
     """Meaning checks over a model; positions come from the parser when it read the file."""
 
@@ -486,6 +489,9 @@ class _Checker:
                       "each method and path is one endpoint", "duplicate")
         else:
             routes[key] = ep.line
+        if ep.path.rstrip("/") in _APP_PATHS:
+            self.emit(self.cell(ep.line, "path"), f"{ep.path} is served by the generated app itself",
+                      "put the resource under its own prefix, e.g. /api" + ep.path, "path")
         if known_op:
             self.operation(res, ep)
             if (ep.line, "success") not in self.skip:
