@@ -775,7 +775,7 @@ ACTION_CASES: list[tuple[str, tuple[tuple[str, str], ...], str, str]] = [
     ("schema named like a generated one", (("## Schema: Report", "## Schema: TaskCreate"),
                                            ("| 200 Report |", "| 200 TaskCreate |")),
      "54:12: error: schema TaskCreate clashes with a schema generated for a resource [schema]",
-     "Base, Create, Update, Public or Read"),
+     "Base, Create, Update, Public, Read, Page or Sort"),
     ("schema named Page", (("## Schema: Report", "## Schema: Page"), ("| 200 Report |", "| 200 Page |")),
      "54:12: error: schema name 'Page' is used by the generated code itself [schema]", "PageBody"),
     ("schema named User", (("## Schema: Report", "## Schema: User"), ("| 200 Report |", "| 200 User |")),

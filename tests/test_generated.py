@@ -56,7 +56,7 @@ PATTERN_SAMPLES = {
     "^(red|green|blue)$": "green",
 }
 _SCRUBBED = ("DATABASE_URL", "TEST_DATABASE_URL", "MIGRATE_ON_START", "JWT_SECRET", "JWT_ALGORITHM",
-             "PYTHONPATH")
+             "JWT_PUBLIC_KEY", "JWT_JWKS_URL", "JWT_AUDIENCE", "JWT_ISSUER", "PYTHONPATH")
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ if os.environ.get("START_GATE"):
     (gate.parent / f"ready-{os.getpid()}").touch()
     while not gate.exists():
         time.sleep(0.005)
-token = jwt.encode({"sub": "dev"}, os.environ["JWT_SECRET"], algorithm="HS256")
+token = jwt.encode({"sub": "dev", "exp": time.time() + 3600}, os.environ["JWT_SECRET"], algorithm="HS256")
 headers = {"Authorization": "Bearer " + token}
 with TestClient(app) as client:
     if sys.argv[2] == "write":
@@ -381,7 +381,7 @@ def test_hostile_free_text_reaches_the_openapi_schema_as_written(tmp_path: Path)
 
 _FUZZ = '''
 """Schemathesis against the generated app, in-process through ASGI (written by tests/test_generated.py)."""
-import collections, importlib, json, os, sys
+import collections, importlib, json, os, sys, time
 
 sys.path.insert(0, os.environ["FUZZ_ROOT"])
 
@@ -406,8 +406,8 @@ with TestClient(app) as client:  # runs the lifespan: the tables exist from here
                                                      "password": account["password"]})
         HEADERS["Authorization"] = "Bearer " + login.json()["access_token"]
     elif os.environ["FUZZ_AUTH"] == "jwt":
-        HEADERS["Authorization"] = "Bearer " + jwt.encode({"sub": "fuzzer"}, os.environ["JWT_SECRET"],
-                                                          algorithm="HS256")
+        HEADERS["Authorization"] = "Bearer " + jwt.encode({"sub": "fuzzer", "exp": time.time() + 3600},
+                                                          os.environ["JWT_SECRET"], algorithm="HS256")
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -762,7 +762,8 @@ def test_http_request_cycle_through_asgi_transport(backend: Backend, tmp_path: P
     plan_file.write_text(json.dumps([s.to_dict() for s in steps]), encoding="utf-8")
     script = tmp_path / "cycle.py"
     script.write_text(_CYCLE, encoding="utf-8")
-    token = jwt.encode({"sub": user}, secret, algorithm="HS256") if backend.contract.auth == "jwt" else ""
+    claims = {"sub": user, "exp": time.time() + 3600}
+    token = jwt.encode(claims, secret, algorithm="HS256") if backend.contract.auth == "jwt" else ""
     env = _env(CYCLE_APP=backend.conventions.app, CYCLE_TOKEN=token, JWT_SECRET=secret,
                DATABASE_URL=f"sqlite:///{tmp_path / 'cycle.db'}")
     done = _run([sys.executable, str(script), str(plan_file)], cwd=backend.root, env=env, timeout=300)

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -40,9 +41,10 @@ FOLDERS = {
     "backend-features": SIXTH,
 }
 
-_SHARED = {"README.md", "alembic.ini", "pyproject.toml", "requirements.txt"}
+_SHARED = {"README.md", "alembic.ini", "pyproject.toml", "requirements.txt", "requirements-dev.txt",
+           "Dockerfile", ".dockerignore", "compose.yaml", ".env.example", ".gitignore"}
 _ALEMBIC = {"alembic/env.py", "alembic/script.py.mako", "alembic/versions/0001_initial.py"}
-_TESTS = {"tests/conftest.py", "tests/test_tasks.py", "tests/test_comments.py"}
+_TESTS = {"tests/conftest.py", "tests/test_app.py", "tests/test_tasks.py", "tests/test_comments.py"}
 
 #: task-crud rendered by each skill, package markers aside: the layouts issue 4 lists, file by file.
 TASK_CRUD_TREES: dict[str, set[str]] = {
@@ -76,7 +78,7 @@ TASK_CRUD_TREES: dict[str, set[str]] = {
         "features/tasks/table.py", "features/tasks/payloads.py", "features/tasks/endpoints.py",
         "features/tasks/logic.py", "features/comments/table.py", "features/comments/payloads.py",
         "features/comments/endpoints.py", "features/comments/logic.py",
-        "checks/conftest.py", "checks/test_tasks.py", "checks/test_comments.py",
+        "checks/conftest.py", "checks/test_app.py", "checks/test_tasks.py", "checks/test_comments.py",
         "migrations/env.py", "migrations/script.py.mako", "migrations/versions/0001_initial.py",
     },
 }
@@ -423,7 +425,7 @@ class Backend:
     def call(self, method: str, url: str, *, user: str | None = None, token: str | None = None,
              json: Any = None, data: dict[str, str] | None = None) -> Answer:
         if user is not None:
-            token = jwt.encode({"sub": user}, SECRET, algorithm="HS256")
+            token = jwt.encode({"sub": user, "exp": time.time() + 3600}, SECRET, algorithm="HS256")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         got = self._send({"method": method, "url": url, "headers": headers, "json": json, "data": data})
         return Answer(got["status"], got["headers"], got["body"])
@@ -520,7 +522,8 @@ def test_422_has_the_envelopes_shape_and_never_echoes_input(served: tuple[str, B
 def test_401_carries_www_authenticate_in_the_envelope(served: tuple[str, Backend]) -> None:
     skill, app = served
     envelope, _ = MANNERS[skill]
-    for token in (None, "not-a-jwt", jwt.encode({"sub": "alice"}, "another-secret-" + "y" * 40)):
+    forged = jwt.encode({"sub": "alice", "exp": time.time() + 3600}, "another-secret-" + "y" * 40)
+    for token in (None, "not-a-jwt", forged):
         r = app.call("GET", "/api/tasks", token=token)
         assert r.status == 401
         assert r.headers["www-authenticate"] == "Bearer"
@@ -619,14 +622,15 @@ def test_generated_suite_passes_with_enough_tests_per_resource(rendered_tree: tu
     conv = _conventions(skill)
     listed = _run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"], root)
     assert listed.returncode == 0, listed.stdout + listed.stderr
-    for table in ("tasks", "comments"):
-        module = conv.path("test", name=table[:-1], plural=table)
+    minimum = {conv.path("test", name=t[:-1], plural=t): 12 for t in ("tasks", "comments")}
+    minimum[conv.path("test_app")] = 9  # /health up and down, CORS, the settings
+    for module, least in minimum.items():
         # One line per test ("path::name"), or per file ("path: N") when the project's addopts add -q.
         lines = listed.stdout.splitlines()
         count = sum(1 for line in lines if line.startswith(module + "::"))
         per_file = re.compile(re.escape(module) + r": (\d+)")
         count += sum(int(m[1]) for m in map(per_file.fullmatch, lines) if m)
-        assert count >= 12, f"{module}: {count} tests"
+        assert count >= least, f"{module}: {count} tests"
     run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], root)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 

@@ -10,7 +10,7 @@ import yaml
 
 from skillrunner.errors import SkillError
 
-__all__ = ["CONVENTIONS_FILE", "ERROR_ENVELOPES", "FILE_KINDS", "PER_RESOURCE_KINDS",
+__all__ = ["CONVENTIONS_FILE", "DEPLOY_KINDS", "ERROR_ENVELOPES", "FILE_KINDS", "PER_RESOURCE_KINDS",
            "Conventions", "load_conventions"]
 
 CONVENTIONS_FILE = "conventions.yaml"
@@ -36,11 +36,21 @@ FILE_KINDS: dict[str, str] = {
     "alembic_env": "Alembic environment",
     "alembic_script": "Alembic revision template",
     "migration": "the migration creating the whole schema",
-    "requirements": "pinned-range dependencies of the generated backend",
-    "pyproject": "ruff, mypy and pytest settings of the generated backend",
+    "requirements": "the runtime dependencies of the generated backend, with version ranges",
+    "requirements_dev": "optional: the tools to test and check it (pytest, ruff, mypy), with requirements",
+    "pyproject": "the project's metadata and dependencies; ruff, mypy and pytest settings",
     "readme": "how to run the generated backend",
+    "test_app": "optional: tests of what the app does besides the resources (/health, CORS, settings)",
+    "dockerfile": "optional: the container image (non-root; migrates, then serves with uvicorn)",
+    "dockerignore": "optional: what the image build leaves out (.venv, .env, caches, databases)",
+    "compose": "optional: the app and PostgreSQL for docker compose, with health checks",
+    "env_example": "optional: every setting the app reads from the environment, with its meaning",
+    "gitignore": "optional: what git leaves out (.venv, .env, app.db, caches)",
     "action_schemas": "optional: the `## Schema` bodies of the contract's actions (pydantic models)",
 }
+#: Optional kinds of the files that build, ship and run the backend besides its code.
+DEPLOY_KINDS = frozenset({"requirements_dev", "test_app", "dockerfile", "dockerignore", "compose",
+                          "env_example", "gitignore"})
 #: Kinds rendered once per resource; their paths contain ``{name}`` (snake) or ``{plural}``, except
 #: ``model``, whose path may name one module for every table (``models.py``; ``users_model`` may share it).
 PER_RESOURCE_KINDS: dict[str, str] = {
@@ -114,7 +124,8 @@ def load_conventions(skill_dir: Path) -> Conventions:
     if bad:
         raise _fail(path, f"unknown file kind(s) in layout: {', '.join(bad)}",
                     f"the kinds are {', '.join(sorted(known))}")
-    needed = set(known) - {"service", "users_service", "dependencies", "actions", "action_schemas"}
+    optional = {"service", "users_service", "dependencies", "actions", "action_schemas", *DEPLOY_KINDS}
+    needed = set(known) - optional
     if data["service_layer"]:
         needed |= {"service", "users_service"}
     absent = sorted(needed - set(layout))

@@ -157,12 +157,15 @@ def decisions(contract: Contract, conv: Conventions, *, skill: str) -> tuple[Dec
     if contract.auth == "jwt":
         out.append(Decision(
             "auth", "Authentication", "Verify JWTs issued by another service",
-            "bearer JWTs verified with `JWT_SECRET` (HS256 by default), the `sub` claim as the user id",
+            "bearer JWTs verified with `JWT_SECRET` (HS256, the default) or the provider's public key "
+            "(`JWT_PUBLIC_KEY` or `JWT_JWKS_URL`, RS256/ES256...), `exp` required, `JWT_AUDIENCE` and "
+            "`JWT_ISSUER` checked when set, the `sub` claim as the user id",
             "tokens come from the identity provider (e.g. Better Auth); the backend stays stateless and "
             "keeps no users table",
             (("built-in users and login", "a second source of truth for accounts and passwords"),
              ("session cookies", "state on the server and CSRF handling for an API used by SPAs")),
-            "the secret must be shared with the issuer and rotated with it; a leaked secret forges any user",
+            "an HS secret must be shared with the issuer and rotated with it (a leaked one forges any user); "
+            "a JWKS address makes the app depend on the provider being reachable for new keys",
             True, True))
     elif contract.auth == "builtin":
         out.append(Decision(
@@ -304,8 +307,9 @@ def _risks(contract: Contract, conv: Conventions) -> list[str]:
     out = ["SQLite is the default: run the suite against PostgreSQL (`TEST_DATABASE_URL`) before production; "
            "locking and collation differ."]
     if contract.auth != "none":
-        out.append("`JWT_SECRET` must be at least 32 bytes and shared only with the token issuer; the app "
-                   "refuses to start without it.")
+        out.append("`JWT_SECRET` must be at least 32 bytes and shared only with the token issuer (or, for "
+                   "RS256/ES256, `JWT_PUBLIC_KEY` or `JWT_JWKS_URL` set); the app refuses to start "
+                   "without a way to check tokens.")
     fields = {ep.operation.kind: ep for r in contract.resources for ep in r.endpoints}
     if "search" in fields:
         out.append("Search is a case-insensitive substring match (ILIKE): no index serves it, so it scans "

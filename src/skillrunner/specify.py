@@ -316,7 +316,9 @@ def _requirements(contract: Contract) -> list[str]:
     out: list[str] = []
     if contract.auth == "jwt":
         out.append("System MUST accept only requests with `Authorization: Bearer <jwt>` signed with "
-                   "`JWT_SECRET`; the `sub` claim is the user's id; anything else gets 401.")
+                   "`JWT_SECRET` or the identity provider's key (`JWT_PUBLIC_KEY`, `JWT_JWKS_URL`), "
+                   "carrying an unexpired `exp` and, when set, `JWT_AUDIENCE` and `JWT_ISSUER`; the `sub` "
+                   "claim is the user's id; anything else gets 401.")
     elif contract.auth == "builtin":
         out.append("System MUST let users register and log in (`/api/auth/register`, `/api/auth/login`), "
                    "store passwords only as a slow salted hash, and accept only its own bearer tokens.")

@@ -37,23 +37,32 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "users_service": ("users_model", "auth"), "users_router": ("users_service", "users_model", "auth"),
     "schema": ("model",), "service": ("model", "schema"), "router": ("schema", "service", "model"),
     "test": ("router", "conftest"), "include": ("router",), "actions": ("router", "service"),
+    "requirements_dev": ("requirements",), "test_app": ("main", "conftest"),
 }
-_SETUP = ("requirements", "pyproject", "alembic_ini", "alembic_script", "support")
+_SETUP = ("requirements", "requirements_dev", "pyproject", "gitignore", "env_example", "alembic_ini",
+          "alembic_script", "support")
 _FOUNDATIONAL = ("config", "database", "auth", "dependencies", "errors", "common", "main", "conftest",
-                 "alembic_env", "users_model", "users_service", "users_router")
-_POLISH = ("migration", "readme")
+                 "test_app", "alembic_env", "users_model", "users_service", "users_router")
+_POLISH = ("migration", "dockerfile", "dockerignore", "compose", "readme")
 _DESCRIPTIONS = {
-    "requirements": "List the backend's dependencies (FastAPI, SQLModel, PyJWT, Alembic...)",
-    "pyproject": "Configure ruff, mypy and pytest for the backend",
+    "requirements": "List the backend's runtime dependencies (FastAPI, SQLModel, PyJWT, Alembic...)",
+    "requirements_dev": "List the tools that test and check it (pytest, httpx, ruff, mypy)",
+    "pyproject": "Give the backend its [project] metadata and configure ruff, mypy and pytest",
+    "gitignore": "Keep .venv, .env, local databases and caches out of git",
+    "env_example": "List every setting in .env.example, with its meaning",
+    "test_app": "Test /health (database up and down), CORS preflights and the settings",
+    "dockerfile": "Build the image: slim, non-root, dependencies cached; migrate, then serve",
+    "dockerignore": "Keep .env, .venv, databases and caches out of the image",
+    "compose": "Run the app and PostgreSQL with docker compose, with health checks",
     "alembic_ini": "Configure Alembic",
     "alembic_script": "Add the Alembic revision template",
-    "config": "Read settings from the environment (DATABASE_URL, JWT_SECRET >= 32 bytes, JWT_ALGORITHM)",
+    "config": "Read settings from the environment (DATABASE_URL, JWT_SECRET >= 32 bytes or a provider key)",
     "database": "Create the engine and session; migrate the database to head on start (MIGRATE_ON_START)",
     "auth": "Verify bearer JWTs in an async dependency (401 with WWW-Authenticate: Bearer)",
     "dependencies": "Declare CurrentUser, the dependency every router takes the caller's id from",
     "errors": "Add exception handlers: the error envelope, 422 included, and no 500 on malformed input",
     "common": "Define shared schemas: Page, Stats, BulkRequest, BulkResult",
-    "main": "Create the FastAPI app: lifespan, exception handlers, routers",
+    "main": "Create the FastAPI app: logging, CORS, lifespan, exception handlers, /health, routers",
     "conftest": "Add test fixtures: a fresh database and tokens for two users",
     "alembic_env": "Point Alembic at the models' metadata and DATABASE_URL",
     "users_model": "Define the users table (email unique, password hash)",
@@ -189,7 +198,7 @@ def plan_tasks(contract: Contract, files: Sequence[PlannedFile]) -> tuple[Phase,
         if drafts:
             phases.append((f"{res.name} ({', '.join(labels)})" if labels else res.name,
                            f"the {res.table} endpoints, independently testable", drafts))
-    phases.append(("Polish", "migration and documentation", shared(_POLISH)))
+    phases.append(("Polish", "migration, deployment and documentation", shared(_POLISH)))
     return tuple(_number([p for p in phases if p[2]]))
 
 

@@ -27,6 +27,8 @@ from skillrunner.write import conflict_lines, recorded_files, unresolved_conflic
 __all__ = ["VerifyReport", "app_openapi", "compare_openapi", "verify"]
 
 _BUILTIN_AUTH = (("POST", "/api/auth/register"), ("POST", "/api/auth/login"), ("GET", "/api/auth/me"))
+#: Routes every generated app serves besides the contract's (the load balancer's health check).
+_OPERATIONAL = (("GET", "/health"),)
 _INPUT = re.compile(r"^\*\*Input\*\*: (?P<text>.*)$", re.MULTILINE)
 _SECRET = "skillrunner-verify-secret-0123456789abcdef-0123"
 _DUMP = r"""
@@ -184,7 +186,7 @@ def compare_openapi(contract: Contract, dump: dict[str, Any], *, project: Path,
             where[(method, _norm(route["path"]))] = (shown, int(route.get("line") or 1),
                                                      str(route.get("module", "")))
     findings: list[Finding] = []
-    named: set[tuple[str, str]] = set()
+    named: set[tuple[str, str]] = set(_OPERATIONAL)
     implement = f"run skillrunner implement {contract.feature}"
     for res in contract.resources:
         for ep in res.endpoints:

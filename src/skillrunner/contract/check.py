@@ -177,8 +177,8 @@ class _Checker:
                           "schema")
             elif name in derived:
                 self.emit(at, f"schema {name} clashes with a schema generated for a resource",
-                          "choose a name that is not a resource's name plus Base, Create, Update, Public or "
-                          "Read", "schema")
+                          "choose a name that is not a resource's name plus Base, Create, Update, Public, "
+                          "Read, Page or Sort", "schema")
             elif name in _RESERVED_RESOURCES or name in _ACTION_MODULE_NAMES:
                 self.emit(at, f"schema name {name!r} is used by the generated code itself",
                           f"choose another name, e.g. {name}Body", "schema")
@@ -247,7 +247,7 @@ class _Checker:
             if suffix != name and suffix in _SCHEMA_SUFFIXES:
                 self.emit(at, f"resource name {name!r} clashes with the {suffix} schema of {other}",
                           "choose a name that is not another resource's name plus Base, Create, Update, "
-                          "Public or Read", "resource-name")
+                          "Public, Read, Page or Sort", "resource-name")
         if res.snake in snakes:
             self.emit(at, f"resources {snakes[res.snake]} and {name} both become module {res.snake!r}",
                       "rename one of them", "resource-name")

@@ -342,21 +342,29 @@ _RESERVED_RESOURCES = frozenset({
     "ActionNotWritten", "AfterValidator", "AllowInfNan", "Annotated", "Any", "APIRouter", "AppError",
     "AsyncIterator",
     "Base", "BaseModel", "BaseSettings", "BigInteger", "Body", "Boolean", "BulkRequest", "BulkResult",
-    "Callable", "Caller", "Column", "ConfigDict", "Conflict", "CurrentUser", "Date", "DateTime",
+    "Callable", "Caller", "Column", "ConfigDict", "CORSMiddleware", "Conflict", "CurrentUser", "Date",
+    "DateTime",
     "Decimal", "Depends", "Dialect", "Email", "EmailStr", "Endpoint", "Enum", "ErrorBody", "ErrorInfo",
     "FastAPI", "Field", "FieldError", "Finite", "Float", "Forbidden", "Ge", "Generic", "Gt",
-    "HTTPAuthorizationCredentials", "HTTPBearer", "HTTPException", "HttpUrl", "HttpUrlText", "IdT",
+    "Health", "HTTPAuthorizationCredentials", "HTTPBearer", "HTTPException", "HttpUrl", "HttpUrlText", "IdT",
     "Index", "Int64", "Integer", "IntegrityError", "Interval", "IntId", "InvalidHashError",
     "InvalidInput", "InvalidOperation", "Iterator", "JsonObject", "JSONResponse", "Le", "Literal", "Lt",
-    "Maker", "NotFound", "Numeric", "OAuth2PasswordRequestForm", "Optional", "OrmSession", "Page",
+    "Maker", "NoDecode", "NotFound", "Numeric", "OAuth2PasswordBearer", "OAuth2PasswordRequestForm",
+    "Optional",
+    "OrmSession", "Page",
     "PageQuery", "ParamSpec", "PasswordHasher", "Path", "Query", "Register", "Relationship", "Request",
-    "RequestValidationError", "Response", "Row", "SafeText", "Scene", "Select", "Sequence", "Session",
-    "Settings", "SettingsConfigDict", "SQLModel", "Stats", "String", "StringConstraints", "TestClient",
+    "RequestValidationError", "Response", "Row", "SafeText", "Scene", "Select", "Self", "Sequence", "Session",
+    "Settings", "SettingsConfigDict", "SQLAlchemyError", "SQLModel", "Stats", "String", "StringConstraints",
+    "TestClient",
     "Text", "ThreadPoolExecutor", "Token", "TypeAdapter", "TypeDecorator", "TypeVar", "Unauthorized",
-    "UniqueConstraint", "User", "UserPublic", "UTCDateTime", "UtcDatetime", "Uuid", "UUID",
+    "UniqueConstraint", "UnsupportedAlgorithm", "User", "UserPublic", "UTCDateTime", "UtcDatetime", "Uuid",
+    "UUID",
     "ValidationErrorBody", "VerificationError",
+    # the OpenAPI's names and hooks (operation ids, value types, named bulk bodies)
+    "APIRoute", "CoreSchema", "GetCoreSchemaHandler", "GetJsonSchemaHandler", "IntBulkRequest",
+    "IntBulkResult", "JsonSchemaValue", "Scaled", "TypeAliasType", "UuidBulkRequest", "UuidBulkResult",
 })
-_SCHEMA_SUFFIXES = ("Base", "Create", "Update", "Public", "Read")
+_SCHEMA_SUFFIXES = ("Base", "Create", "Update", "Public", "Read", "Page", "Sort")
 _RESERVED_SNAKE = frozenset({"auth", "common", "user"})
 #: Reserved words of PostgreSQL and SQLite: not usable as table names unquoted.
 _SQL_RESERVED = frozenset(str.split("""

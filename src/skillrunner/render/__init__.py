@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import posixpath
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,6 +54,12 @@ __all__ = ["LINE_LENGTH", "WriteResult", "implement", "latest_revision", "render
 
 _TEMPLATE_DIR = "backend"
 _PER_RESOURCE = ("model", "schema", "router", "service", "test", "actions")
+#: The optional kinds that build, ship and run the backend (``DEPLOY_KINDS``), and their templates.
+_DEPLOY_TEMPLATES = {
+    "requirements_dev": "requirements-dev.txt.j2", "test_app": "test_app.py.j2",
+    "dockerfile": "Dockerfile.j2", "dockerignore": "dockerignore.j2", "compose": "compose.yaml.j2",
+    "env_example": "env.example.j2", "gitignore": "gitignore.j2",
+}
 
 
 # --- rendering --------------------------------------------------------------------------------------------
@@ -130,7 +138,29 @@ def _context(contract: Contract, conv: Conventions) -> dict[str, Any]:
         "app_module": conv.app.partition(":")[0],
         "app_attr": conv.app.partition(":")[2] or "app",
         "line_length": LINE_LENGTH,
+        "toml": _toml_string,
+        "package_version": _package_version(contract.version),
+        "requirements_ref": _relative(conv, "requirements", "requirements_dev"),
     }
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: JSON's escapes are TOML's, but TOML refuses a raw DEL too."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _package_version(version: str) -> str:
+    """The contract's version as ``[project]`` takes it (PEP 440): its ``MAJOR.MINOR.PATCH``, without the
+    suffix a contract may add (``1.0.0-beta.2`` is no PEP 440 version)."""
+    match = re.match(r"\d+\.\d+\.\d+", version)
+    return match.group(0) if match else "0.1.0"
+
+
+def _relative(conv: Conventions, kind: str, start: str) -> str:
+    """The path of ``kind``'s file as seen from the folder of ``start``'s (which may be absent)."""
+    if start not in conv.layout:
+        return conv.path(kind)
+    return posixpath.relpath(conv.path(kind), posixpath.dirname(conv.path(start)) or ".")
 
 
 def _tables_module(conv: Conventions) -> str | None:
@@ -172,6 +202,18 @@ def _merge_modules(docstring: str, parts: Sequence[str], module: str) -> str:
             i += 1
         bodies.append("\n".join(lines[i:]).strip("\n"))
     return docstring + "\n\n" + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(bodies) + "\n"
+
+
+def _imported_names(texts: Iterable[str], module: str) -> frozenset[str]:
+    """Every name some text imports from ``module`` (``from module import a, b as c`` gives a, b)."""
+    names: set[str] = set()
+    pattern = re.compile(rf"^from {re.escape(module)} import (\([^)]*\)|[^\n]*)", re.MULTILINE)
+    for text in texts:
+        for match in pattern.finditer(text):
+            for piece in match[1].strip("()").split(","):
+                if piece.strip():
+                    names.add(piece.split()[0])
+    return frozenset(names)
 
 
 def _render(name: str, context: Mapping[str, Any], project: Path | None) -> str:
@@ -290,6 +332,7 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
         once += ["users_model", "users_router"]
         if conv.service_layer:
             once.append("users_service")
+    once += [kind for kind in _DEPLOY_TEMPLATES if kind in conv.layout]
     templates = {
         "main": "main.py.j2", "config": "config.py.j2", "database": "database.py.j2",
         "errors": "errors.py.j2", "common": "common.py.j2", "conftest": "conftest.py.j2",
@@ -297,7 +340,7 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
         "alembic_script": "script.py.mako.j2",
         "requirements": "requirements.txt.j2", "pyproject": "pyproject.toml.j2", "readme": "README.md.j2",
         "auth": "auth.py.j2", "users_model": "users_model.py.j2", "users_router": "users_router.py.j2",
-        "users_service": "users_service.py.j2", "dependencies": "dependencies.py.j2",
+        "users_service": "users_service.py.j2", "dependencies": "dependencies.py.j2", **_DEPLOY_TEMPLATES,
     }
     tables = _tables_module(conv)
     parts: list[str] = []  # the tables rendered into ``tables``, users first
@@ -341,6 +384,15 @@ def _render_backend(contract: Contract, conventions: Conventions, *, project: Pa
         elif text:
             text = _normalise(text)
         out[path] = text
+    # The shared bodies (common) and value types (database) keep only what the rest of the tree
+    # imports: every import is exact by now. Common first, as it imports from the database module.
+    tidied = [tidy_python(text, first_party) for text in stubs.values()]
+    used = _imported_names([*out.values(), *tidied], conv.module("common"))
+    out[conv.path("common")] = tidy_python(_render("common.py.j2", {**ctx, "common_used": used}, project),
+                                           first_party)
+    values = _imported_names([*out.values(), *tidied], conv.module("database"))
+    out[conv.path("database")] = tidy_python(
+        _render("database.py.j2", {**ctx, "values_used": values}, project), first_party)
     # Revisions already rendered are written back byte for byte: an applied revision never changes.
     migrations, revision, history = _migrations(contract, conv, project, first_party)
     for path in migrations:

@@ -67,9 +67,29 @@ class Column:
         return _db_name("fk", table, [self.name])
 
 
+#: A unique's column compared without case (an email): a unique index on the expression, not a constraint.
+_LOWER = re.compile(r"lower\((\w+)\)")
+
+
+def _bare(cols: Sequence[str]) -> set[str]:
+    """The columns a unique or index covers, ``lower(email)`` counting as ``email``."""
+    return {m[1] if (m := _LOWER.fullmatch(c)) else c for c in cols}
+
+
+def _is_index(cols: Sequence[str]) -> bool:
+    """Whether a unique over ``cols`` is a unique index (on an expression), not a constraint."""
+    return any(_LOWER.fullmatch(c) for c in cols)
+
+
+def _index_columns(cols: Sequence[str], indent: int) -> str:
+    """``cols`` as the list an index takes: names, and ``sa.text(...)`` for expressions."""
+    return _lines([f"sa.text({_q(c)})" if _LOWER.fullmatch(c) else _q(c) for c in cols], indent)
+
+
 @dataclass(frozen=True)
 class Table:
-    """One table: columns in creation order, its unique constraints and indexes by name."""
+    """One table: columns in creation order, its unique constraints and indexes by name. A unique
+    whose columns include ``lower(email)`` is a unique index on that expression."""
 
     name: str
     columns: tuple[Column, ...]
@@ -173,7 +193,10 @@ def _table(builder: _Builder, res: Resource) -> Table:
                     Column("updated_at", "sa.DateTime(timezone=True)", False)]
     if view.soft_delete:
         columns.append(Column("deleted_at", "sa.DateTime(timezone=True)", True))
-    return Table(view.table, tuple(columns), uniques=view.uniques, indexes=view.indexes,
+    # An email is unique without case, as registration compares them (model.py.j2 does the same).
+    uniques = tuple((name, (*cols[:-1], f"lower({cols[-1]})") if by_name[cols[-1]].type.kind == "email"
+                     else cols) for name, cols in view.uniques)
+    return Table(view.table, tuple(columns), uniques=uniques, indexes=view.indexes,
                  resource=res.name, line=res.line)
 
 
@@ -234,13 +257,26 @@ def schema_from_revision(text: str) -> tuple[Table, ...] | None:
                 table = _created_table(node)
                 tables[table.name] = table
             elif node.func.attr == "create_index":
-                name, table_name, cols = (ast.literal_eval(a) for a in node.args[:3])
+                name, table_name = (ast.literal_eval(a) for a in node.args[:2])
+                assert isinstance(node.args[2], ast.List)
+                cols = tuple(_index_column(a) for a in node.args[2].elts)
                 held = tables[table_name]
-                tables[table_name] = Table(held.name, held.columns, held.uniques,
-                                           (*held.indexes, (name, tuple(cols))))
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                if any(k.arg == "unique" and ast.literal_eval(k.value) is True for k in node.keywords):
+                    tables[table_name] = Table(held.name, held.columns, (*held.uniques, (name, cols)),
+                                               held.indexes)
+                else:
+                    tables[table_name] = Table(held.name, held.columns, held.uniques,
+                                               (*held.indexes, (name, cols)))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, AssertionError):
             return None
     return tuple(tables.values()) or None
+
+
+def _index_column(node: ast.expr) -> str:
+    """A column of ``op.create_index``'s list: a name, or the expression of ``sa.text("lower(x)")``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "text":
+        return str(ast.literal_eval(node.args[0]))
+    return str(ast.literal_eval(node))
 
 
 def _created_table(node: ast.Call) -> Table:
@@ -286,12 +322,18 @@ def _create_table(t: Table) -> list[str]:
     lines = ["    op.create_table(", f"        {_q(t.name)},", *body]
     lines.append('        sa.PrimaryKeyConstraint("id"),')
     for name, cols in t.uniques:
-        lines.append(f"        sa.UniqueConstraint({', '.join(_qs(cols))}, name={_q(name)}),")
+        if not _is_index(cols):
+            lines.append(f"        sa.UniqueConstraint({', '.join(_qs(cols))}, name={_q(name)}),")
     lines.append("    )")
     for name, cols in t.indexes:
         columns = "[" + ", ".join(_qs(cols)) + "]"
         lines.append("    " + _call("op.create_index", [_q(name), _q(t.name), columns], 4))
+    lines += [_create_unique_index(t.name, name, cols) for name, cols in t.uniques if _is_index(cols)]
     return lines
+
+
+def _create_unique_index(table: str, name: str, cols: Sequence[str]) -> str:
+    return "    " + _call("op.create_index", [_q(name), _q(table), _index_columns(cols, 4), "unique=True"], 4)
 
 
 def _replacement(new: Column) -> str:
@@ -343,7 +385,12 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
                 if (before := old.column(c.name)) is not None and before.family != c.family}
 
     def kept(cols: tuple[str, ...], now: tuple[str, ...] | None) -> bool:
-        return now == cols and not replaced & set(cols)
+        return now == cols and not replaced & _bare(cols)
+
+    # Unique indexes on lower(): outside the batches, before and after them. On SQLite a batch may copy
+    # the table, and the copy would lose them (SQLite's expression indexes are not reflected).
+    index_drops: list[str] = []
+    index_creates: list[str] = []
 
     for name, cols in old.indexes:
         if not kept(cols, new_indexes.get(name)):
@@ -352,7 +399,10 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
                 steps.changes.append(Change(f"drop index {name}", f"drop_{name}"))
     for name, cols in old.uniques:
         if not kept(cols, new_uniques.get(name)):
-            first.append(f'batch.drop_constraint({_q(name)}, type_="unique")')
+            if _is_index(cols):
+                index_drops.append(f"    op.drop_index({_q(name)}, table_name={_q(t)})")
+            else:
+                first.append(f'batch.drop_constraint({_q(name)}, type_="unique")')
             if name not in new_uniques:
                 steps.changes.append(Change(f"drop unique {t}({', '.join(cols)})", f"drop_{name}"))
 
@@ -453,19 +503,29 @@ def _alter(old: Table, new: Table, steps: _Steps, *, strict: bool) -> None:
                                         loss=f"{t}.{c.name}: the column and every value in it are dropped"))
     for name, cols in new.uniques:
         if not kept(cols, old_uniques.get(name)):
-            second.append(f"batch.create_unique_constraint({_q(name)}, {_lines(_qs(cols), 8)})")
+            if _is_index(cols):
+                index_creates.append(_create_unique_index(t, name, cols))
+            else:
+                second.append(f"batch.create_unique_constraint({_q(name)}, {_lines(_qs(cols), 8)})")
             steps.changes.append(Change(f"add unique {t}({', '.join(cols)})", f"add_{name}"))
     for name, cols in new.indexes:
         if not kept(cols, old_indexes.get(name)):
             second.append(_call("batch.create_index", [_q(name), _lines(_qs(cols), 8)], 8))
             if name not in old_indexes:
                 steps.changes.append(Change(f"add index {name}", f"add_{name}"))
+    if first or second:
+        for name, cols in new.uniques:
+            if _is_index(cols) and kept(cols, old_uniques.get(name)):
+                index_drops.append(f"    op.drop_index({_q(name)}, table_name={_q(t)})")
+                index_creates.append(_create_unique_index(t, name, cols))
+    steps.alter += index_drops
     steps.alter += _batch(t, first)
     if fills:
         columns = [f"sa.column({_q(n)}, {ty})" for n, ty in fill_cols.items()]
         steps.alter.append("    " + _call("table = sa.table", [_q(t), *columns], 4))
         steps.alter += fills
     steps.alter += _batch(t, second)
+    steps.alter += index_creates
 
 
 def _update(where: str, values: str) -> str:

@@ -195,14 +195,14 @@ def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
                  for part in re.findall(r"\d+|\D+", text.lower()))
 
 
-def _member_key(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+def _member_key(name: str) -> tuple[int, tuple[tuple[int, int, str], ...], str]:
     if len(name) > 1 and name.isupper():
         rank = 0
     elif name[:1].isupper():
         rank = 1
     else:
         rank = 2
-    return rank, _natural(name)
+    return rank, _natural(name), name  # names equal but for case: upper case first, as ruff has it
 
 
 # A comment or a string literal (any prefix, single or triple quoted), scanned left to right so that

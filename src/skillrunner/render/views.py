@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,7 +10,16 @@ from typing import Any, cast
 
 from skillrunner.contract import Contract, Endpoint, Field, Resource, Schema
 from skillrunner.conventions import Conventions
-from skillrunner.render.python import _call, _db_name, _lines, _pascal, _q, _wrap_literal
+from skillrunner.render.python import (
+    LINE_LENGTH,
+    _call,
+    _db_name,
+    _display,
+    _lines,
+    _pascal,
+    _q,
+    _wrap_literal,
+)
 from skillrunner.render.samples import _SAMPLES, _bad_query, _invalid_samples, _sample
 
 _Check = tuple[str, tuple[str, ...], str]
@@ -68,6 +78,7 @@ class EndpointView:
     helper: str
     status: int
     responses: tuple[int, ...]
+    summary: str  # one line for the OpenAPI (a client generator's docstring)
     filters: tuple[FieldView, ...] = ()
     sorts: tuple[str, ...] = ()
     default_sort: str = "-created_at"
@@ -75,6 +86,7 @@ class EndpointView:
     stats_field: FieldView | None = None
     stats_model: str = ""
     stats_values: tuple[str, ...] = ()
+    stats_counts: tuple[tuple[str, str], ...] = ()  # (attribute, value): one count per value of the field
     assignments: tuple[tuple[str, str, Any], ...] = ()  # (field, Python literal, JSON value)
     line: int = 0
     action: str = ""  # action: the user's function
@@ -83,6 +95,7 @@ class EndpointView:
     result: str = ""  # action: row | rows | page | schema | none (what the success body holds)
     model: str = ""  # action: the response model of one item (TaskPublic, Report)
     returns: str = ""  # action: the response model (TaskPublic, list[TaskPublic], Page[Report])
+    page_model: str = ""  # action answering a page: its named response model (TaskPage, ReportPage)
     raw: str = ""  # action: what the user's function returns (Task, list[Task], Page[TaskPublic], Report)
     sample: Any = None  # action: a body it accepts (JSON)
     invalid: tuple[tuple[str, Any], ...] = ()  # action: (id, body) pairs it must refuse with 422
@@ -96,6 +109,7 @@ class SchemaView:
     description: str
     fields: tuple[FieldView, ...]
     args: dict[str, tuple[str, ...]]  # field -> its Field(...) arguments (no database ones)
+    paged: bool = False  # an action answers a page of it: {Name}Page is defined
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,9 @@ class ResourceView:
     actions_ref: str = ""  # the name it calls it by
     actions_path: str = ""  # the action module, relative to the backend root
     member_actions: bool = False  # an action loads one row
+    sort_def: str = ""  # the right-hand side of the {Name}Sort alias, when a list sorts
+    paged: bool = False  # a list, a search or an action answers pages of it: {Name}Page is defined
+
 
     def op(self, kind: str) -> EndpointView | None:
         """The first endpoint of ``kind``, or None."""
@@ -169,6 +186,64 @@ class ResourceView:
     def uses(self, kind: str) -> bool:
         """True when a field of ``kind`` (or a ref to a uuid id, for ``uuid``) is present."""
         return any(f.kind == kind for f in self.fields)
+
+
+def _named_literal(name: str, values: Iterable[str], names: Iterable[str] = ()) -> str:
+    """``TypeAliasType(name, Literal[...])``: the values become one named schema in the OpenAPI, shared
+    by every model and parameter that uses them. ``names``: the member names a client generator gives
+    them (``x-enum-varnames``), for values that are no identifiers."""
+    wanted = list(names)
+    if not wanted:
+        literal = _lines([_q(v) for v in values], 4, "Literal[", "]")
+        one = f"TypeAliasType({_q(name)}, {literal})"
+        if len(f"{name} = {one}") <= LINE_LENGTH and "\n" not in one:
+            return one
+        return f"TypeAliasType(\n    {_q(name)},\n    {literal},\n)"
+    literal = _lines([_q(v) for v in values], 8, "Literal[", "]")
+    extra = _display({"x-enum-varnames": wanted}, 8, len("pydantic.Field(json_schema_extra=),"))
+    if "\n" in extra:
+        extra = _display({"x-enum-varnames": wanted}, 12, len("json_schema_extra=,"))
+        field = f"pydantic.Field(\n            json_schema_extra={extra},\n        )"
+    else:
+        field = f"pydantic.Field(json_schema_extra={extra})"
+    return f"TypeAliasType(\n    {_q(name)},\n    Annotated[\n        {literal},\n        {field},\n    ],\n)"
+
+
+def _fit_subquery(name: str, expr: str, indent: int = 8) -> str:
+    """``select(X.id).where(condition)``, its condition on a line of its own when ``name = expr`` at
+    ``indent`` would be too long (the delete helpers assign these inside a ``with`` block)."""
+    if indent + len(name) + 3 + len(expr) <= LINE_LENGTH or ".where(" not in expr:
+        return expr
+    head, _, condition = expr.partition(".where(")
+    return f"{head}.where(\n{' ' * (indent + 4)}{condition[:-1]},\n{' ' * indent})"
+
+
+def _attributes(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(attribute, value): a pydantic field name for each value; the value is its alias when they differ
+    (not an identifier, a keyword, or a name BaseModel already has)."""
+    out: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for value in values:
+        name = re.sub(r"\W", "_", value)
+        if not name or name[0].isdigit() or name.startswith("_"):
+            name = f"v_{name.lstrip('_')}"
+        if keyword.iskeyword(name) or name in _MODEL_NAMES:
+            name += "_"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        out.append((name, value))
+    return tuple(out)
+
+
+#: Attribute names a pydantic model already has: a field may not take them.
+_MODEL_NAMES = frozenset({
+    "construct", "copy", "dict", "from_orm", "json", "model_computed_fields", "model_config",
+    "model_construct", "model_copy", "model_dump", "model_dump_json", "model_extra", "model_fields",
+    "model_fields_set", "model_json_schema", "model_parametrized_name", "model_post_init",
+    "model_rebuild", "model_validate", "model_validate_json", "model_validate_strings", "parse_file",
+    "parse_obj", "parse_raw", "schema", "schema_json", "update_forward_refs", "validate",
+})
 
 
 class _Builder:
@@ -192,7 +267,7 @@ class _Builder:
         alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" or isinstance(pattern, str) else None
         alias_def = ""
         if kind == "enum":
-            alias_def = _lines([_q(v) for v in t.enum_values], 0, "Literal[", "]", used=len(f"{alias} = "))
+            alias_def = _named_literal(str(alias), t.enum_values)
         max_length = f.constraint("max_length")
         length = max_length if isinstance(max_length, int) else None
         args: list[str] = []
@@ -217,9 +292,8 @@ class _Builder:
             py, sa_type, column_type = "Finite", "Float", "sa.Float()"
         elif kind == "decimal":
             p, s = t.precision or 10, t.scale or 0
-            py = f"Annotated[Decimal, scaled({s})]"
+            py = f"Annotated[Decimal, Scaled({p}, {s})]"
             sa_type, column_type = f"Numeric({p}, {s})", f"sa.Numeric(precision={p}, scale={s})"
-            args += [f"max_digits={p}", f"decimal_places={s}"]
         elif kind == "boolean":
             py, sa_type, column_type = "bool", "Boolean", "sa.Boolean()"
         elif kind == "date":
@@ -259,7 +333,7 @@ class _Builder:
                     constraint = f"StringConstraints(\n        pattern={piece},\n    ),"
                 alias_def = f"Annotated[\n    str,\n    {constraint}\n    AfterValidator(clean_text),\n]"
             elif c.name in ("ge", "le", "gt", "lt") and kind == "decimal":
-                # Likewise a bound on a Decimal goes before scaled(), where the schema documents it.
+                # A bound on a Decimal goes before Scaled, on the number itself.
                 bound = f"{c.name.capitalize()}(Decimal({_q(str(c.value))}))"
                 py = py.replace("Annotated[Decimal, ", f"Annotated[Decimal, {bound}, ", 1)
             else:
@@ -427,11 +501,17 @@ class _Builder:
                         where.append(f"col({other.name}.id).not_in({ids(other, in_plan[other.name])})")
                     checks.append((other.name, tuple(where),
                                    f"{other.table} still refer to this {target.snake.replace('_', ' ')}"))
+        # ON DELETE CASCADE takes a cascade child with its parent. A restrict foreign key still holds
+        # soft-deleted children, which do not block the delete: those are deleted here, deepest first.
         for node, cond in reversed(gone[1:]):
-            steps.append((node.name, cond))
-        code = " ".join([*(c for _, conds, _ in checks for c in conds), *(c for _, c in steps),
-                         *subqueries.values()])
-        used = [(name, expr) for name, expr in subqueries.items() if re.search(rf"\b{name}\b", code)]
+            if node.parent is not None and node.parent.on_delete == "restrict" and node.soft_delete:
+                steps.append((node.name, cond))
+        code = " ".join([*(c for _, conds, _ in checks for c in conds), *(c for _, c in steps)])
+        used: list[tuple[str, str]] = []
+        for name, expr in reversed(subqueries.items()):  # a subquery uses only those made before it
+            if re.search(rf"\b{name}\b", code):
+                used.insert(0, (name, _fit_subquery(name, expr)))
+                code += " " + expr
         return checks, steps, used
 
     def restrict_plan(self, res: Resource) -> list[_Check]:
@@ -485,6 +565,27 @@ class _Builder:
         codes.discard(ep.status)
         return tuple(sorted(c for c in codes if c >= 400))
 
+    @staticmethod
+    def summary(res: Resource, ep: Endpoint) -> str:
+        op = ep.operation
+        one, many = res.snake.replace("_", " "), res.table.replace("_", " ")
+        article = "an" if one[:1] in "aeiou" else "a"
+        fields = ", ".join(op.fields)
+        named = {
+            "create": f"Create {article} {one}",
+            "get": f"Read {article} {one}",
+            "update": f"Update {article} {one}",
+            "delete": f"Delete {article} {one}",
+            "list": f"List {many}",
+            "search": f"Search {many} by {fields}",
+            "stats": f"Count {many} by {fields}",
+            "bulk_update": f"Set {', '.join(n for n, _ in op.assignments)} on many {many}",
+        }.get(op.kind)
+        if named:
+            return named
+        what = f"one {one}" if ep.member else f"the {many}"
+        return f"{op.name.replace('_', ' ').capitalize()} ({what})"
+
     def endpoint_views(self, res: Resource, fields: dict[str, FieldView]) -> list[EndpointView]:
         out: list[EndpointView] = []
         taken: set[str] = set()
@@ -528,16 +629,28 @@ class _Builder:
                 assignments.append((name, self.value_code(f, value), json_value))
             out.append(EndpointView(
                 kind=kind, method=ep.method, path=path, function=function, helper=f"_{function}",
-                status=ep.status, responses=self.statuses(res, ep),
+                status=ep.status, responses=self.statuses(res, ep), summary=self.summary(res, ep),
                 filters=tuple(fields[n] for n in op.filters), sorts=sorts, default_sort=default_sort,
                 search_fields=op.fields if kind == "search" else (), stats_field=stats_field,
                 stats_model=f"{res.name}{_pascal(op.fields[0])}Stats" if kind == "stats" else "",
-                stats_values=stats_values, assignments=tuple(assignments), line=ep.line,
+                stats_values=stats_values, stats_counts=_attributes(stats_values),
+                assignments=tuple(assignments), line=ep.line,
                 **(self.action_fields(ep) if kind == "action" else {}),
             ))
         # Static segments before parameters, so /search is never read as an id.
         return sorted(out, key=lambda e: [(1, "") if part.startswith("{") else (0, part)
                                           for part in e.path.split("/")])
+
+    @staticmethod
+    def sort_def(name: str, endpoints: Iterable[EndpointView]) -> str:
+        """The orders the lists of a resource accept (``field``, ascending; ``-field``, descending), with
+        the member names a client generator gives them (``CREATED_AT``, ``CREATED_AT_DESC``)."""
+        fields = dict.fromkeys(s for ep in endpoints if ep.kind == "list" for s in ep.sorts)
+        if not fields:
+            return ""
+        values = [v for f in fields for v in (f, f"-{f}")]
+        names = [n for f in fields for n in (f.upper(), f"{f.upper()}_DESC")]
+        return _named_literal(f"{name}Sort", values, names)
 
     # -- actions and schemas ----------------------------------------------------------------------------
 
@@ -547,15 +660,16 @@ class _Builder:
         wrapper, name = ep.body_item
         stored = name in self.by_name
         model = f"{name}Public" if stored else name
-        result, returns, raw = "none", "", "None"
+        result, returns, raw, page_model = "none", "", "None", ""
         if wrapper == "Page":
             result, returns, raw = "page", f"Page[{model}]", f"Page[{model}]"
+            page_model = f"{name}Page"
         elif wrapper == "list":
             result, returns, raw = "rows", f"list[{model}]", f"Sequence[{name}]"
         elif name:
             result, returns, raw = ("row" if stored else "schema"), model, name
         fields: dict[str, Any] = {"action": op.name, "member": ep.member, "body": op.body, "result": result,
-                                  "model": model, "returns": returns, "raw": raw}
+                                  "model": model, "returns": returns, "raw": raw, "page_model": page_model}
         schema = self.contract.schema(op.body) if op.body else None
         if schema is not None:
             sample = {f.name: _sample(f, 1) for f in schema.fields if f.required}
@@ -572,7 +686,12 @@ class _Builder:
         fields = tuple(self.field_view(stand_in, f) for f in schema.fields)
         database = ("sa_type=", "nullable=", "foreign_key=")
         args = {f.name: tuple(a for a in f.args if not a.startswith(database)) for f in fields}
-        return SchemaView(name=schema.name, description=schema.description, fields=fields, args=args)
+        return SchemaView(name=schema.name, description=schema.description, fields=fields, args=args,
+                          paged=self.paged(schema.name))
+
+    def paged(self, name: str) -> bool:
+        """Whether some action answers a page of ``name`` (a resource or a schema)."""
+        return any(ep.body_item == ("Page", name) for _, ep in self.contract.actions())
 
     # -- resources ------------------------------------------------------------------------------------
 
@@ -685,6 +804,8 @@ class _Builder:
             missing_id="00000000-0000-4000-8000-0000deadbeef" if res.id_type == "uuid" else 2**31 - 1,
             actions_import=actions_import, actions_ref=actions_ref, actions_path=actions_path,
             member_actions=any(ep.operation.kind == "action" and ep.member for ep in res.endpoints),
+            sort_def=self.sort_def(res.name, endpoints),
+            paged=bool({"list", "search"} & {ep.kind for ep in endpoints}) or self.paged(res.name),
         )
         self.views[res.name] = view
         return view

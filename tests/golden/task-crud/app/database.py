@@ -1,5 +1,5 @@
 """The engine, the database threads, migrations on start, sessions that turn integrity errors into 409s,
-the UTC column type."""
+the UTC column type and the value types every column holds (models and schemas share them)."""
 
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
@@ -9,19 +9,60 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import alembic.command
 import alembic.config
 import alembic.runtime.migration
 import alembic.script
+from annotated_types import Interval
+from pydantic import AfterValidator
 from sqlalchemy import DateTime, Dialect, Row, Select, TypeDecorator, bindparam, event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.config import settings
 from app.errors import Conflict
-from app.schemas.common import as_utc
+
+
+def clean_text(value: str) -> str:
+    """Refuse text a database cannot store: NUL characters (PostgreSQL) and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode") from None
+    return value
+
+
+def as_utc(value: datetime) -> datetime:
+    """Read a naive datetime as UTC; convert an aware one to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime is out of range in UTC") from None
+
+
+#: Text as a database can store it.
+SafeText = Annotated[str, AfterValidator(clean_text)]
+#: A datetime, read as UTC when naive and answered with its offset.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+#: The smallest value a BIGINT column holds.
+INT64_MIN = -(2**63)
+#: The largest value a BIGINT column holds.
+INT64_MAX = 2**63 - 1
+#: An integer a BIGINT column holds; anything larger is a 422, not a database error.
+Int64 = Annotated[int, Interval(ge=INT64_MIN, le=INT64_MAX)]
+#: An integer id in a path, a query or a body.
+IntId = Int64
+
+
+def page_count(total: int, page_size: int) -> int:
+    """How many pages ``total`` items fill (0 when there are none)."""
+    return (total + page_size - 1) // page_size
 
 
 def utcnow() -> datetime:

@@ -43,16 +43,14 @@ class NotFound(AppError):
     status_code = 404
 
 
-class Forbidden(AppError):
-    """The row exists but belongs to another user."""
-
-    status_code = 403
-
-
 class Conflict(AppError):
-    """The change would break a unique value or leave rows pointing nowhere."""
+    """The change would break a unique value (``field``, when known) or leave rows pointing nowhere."""
 
     status_code = 409
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Unauthorized(AppError):

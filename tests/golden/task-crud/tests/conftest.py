@@ -37,13 +37,19 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "every table of its database, so give it one of its own")
     os.environ["DATABASE_URL"] = url
     os.environ["MIGRATE_ON_START"] = "true"
-    os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
+    os.environ["CORS_ORIGINS"] = "https://app.example.com"  # the one origin the app's tests allow
+    # HS256 tokens for the suite's own audience and issuer, whatever the development settings say.
+    os.environ |= {"JWT_ALGORITHM": "HS256", "JWT_SECRET": secrets.token_urlsafe(48),
+                   "JWT_AUDIENCE": "tests", "JWT_ISSUER": "https://issuer.test"}
+    os.environ |= {"JWT_PUBLIC_KEY": "", "JWT_JWKS_URL": ""}
 
 
 def _database(url: str) -> tuple[Any, ...]:
-    """What in ``url`` names the database: the driver and the credentials may differ."""
+    """What in ``url`` names the database: the driver, the credentials and the spelling
+    ``postgres://`` (which the app reads as ``postgresql://``) may differ."""
     parts = make_url(url)
-    return parts.get_backend_name(), parts.host, parts.port, parts.database
+    backend = parts.get_backend_name()
+    return "postgresql" if backend == "postgres" else backend, parts.host, parts.port, parts.database
 
 
 #: Valid JSON values of each field, by resource: the ``n``-th of every field make one valid row.
@@ -108,10 +114,14 @@ class Caller:
 
 
 def sign(claims: dict[str, Any], *, secret: str | None = None, algorithm: str | None = None) -> str:
-    """A JWT with ``claims``, signed with the app's secret unless told otherwise."""
+    """A JWT with ``claims``, signed with the app's secret unless told otherwise. It expires in an hour
+    and names the app's audience and issuer, unless ``claims`` say otherwise (None leaves a claim out)."""
     from app.config import settings
 
-    return jwt.encode(claims, secret or settings.jwt_secret, algorithm=algorithm or settings.jwt_algorithm)
+    usual = {"exp": datetime.now(UTC) + timedelta(hours=1), "aud": settings.jwt_audience,
+             "iss": settings.jwt_issuer}
+    payload = {name: value for name, value in (usual | claims).items() if value is not None}
+    return jwt.encode(payload, secret or settings.jwt_secret, algorithm=algorithm or settings.jwt_algorithm)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -125,8 +135,11 @@ BAD_TOKENS = (
     "malformed",
     "bad signature",
     "expired",
+    "no exp",
     "alg none",
     "no sub",
+    "another audience",
+    "another issuer",
 )
 
 
@@ -143,10 +156,17 @@ def bad_headers(kind: str) -> dict[str, str]:
         return bearer(sign(claims, secret=secrets.token_urlsafe(48)))
     if kind == "expired":
         return bearer(sign(claims | {"exp": datetime.now(UTC) - timedelta(minutes=5)}))
-    if kind == "alg none":
-        return bearer(jwt.encode(claims, "", algorithm="none"))
+    if kind == "no exp":
+        return bearer(sign(claims | {"exp": None}))
+    if kind == "alg none":  # claims that would pass, unsigned
+        unsigned = jwt.decode(sign(claims), options={"verify_signature": False})
+        return bearer(jwt.encode(unsigned, "", algorithm="none"))
     if kind == "no sub":
         return bearer(sign({"name": "alice"}))
+    if kind == "another audience":
+        return bearer(sign(claims | {"aud": "another-api"}))
+    if kind == "another issuer":
+        return bearer(sign(claims | {"iss": "https://another-issuer.test"}))
     raise ValueError(kind)
 
 

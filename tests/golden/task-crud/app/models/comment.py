@@ -5,8 +5,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from app.database import UTCDateTime, utcnow
-from app.schemas.common import SafeText
+from app.database import SafeText, UTCDateTime, utcnow
 
 
 class CommentBase(SQLModel):

@@ -5,12 +5,12 @@ from typing import Literal
 
 from sqlalchemy import JSON, Index, String, Text
 from sqlmodel import Field, SQLModel
+from typing_extensions import TypeAliasType
 
-from app.database import UTCDateTime, utcnow
-from app.schemas.common import SafeText, UtcDatetime
+from app.database import SafeText, UTCDateTime, UtcDatetime, utcnow
 
-TaskStatus = Literal["pending", "in_progress", "completed"]
-TaskPriority = Literal["low", "normal", "high", "urgent"]
+TaskStatus = TypeAliasType("TaskStatus", Literal["pending", "in_progress", "completed"])
+TaskPriority = TypeAliasType("TaskPriority", Literal["low", "normal", "high", "urgent"])
 
 
 class TaskBase(SQLModel):

@@ -7,12 +7,12 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.auth.jwt import CurrentUser
-from app.database import fetch_page, open_session, ordering, page_query, run_db, utcnow
+from app.database import IntId, fetch_page, open_session, ordering, page_count, page_query, run_db, utcnow
 from app.errors import NotFound, error_responses
 from app.models.comment import Comment
 from app.models.task import Task
-from app.schemas.comment import CommentCreate, CommentPublic
-from app.schemas.common import IntId, Page, page_count
+from app.schemas.comment import CommentCreate, CommentPage, CommentPublic
+from app.schemas.common import Page
 
 
 def _check_parent(session: Session, user_id: str, task_id: int) -> None:
@@ -36,15 +36,22 @@ def _one() -> list[Any]:
         col(Comment.id) == bindparam("comment_id"),
         col(Comment.task_id) == bindparam("task_id"),
         col(Comment.user_id) == bindparam("user_id"),
+        col(Comment.task_id).in_(
+            select(Task.id).where(
+                col(Task.id) == bindparam("task_id"),
+                col(Task.user_id) == bindparam("user_id"),
+            ),
+        ),
     ]
 
 
 def _load(session: Session, user_id: str, task_id: int, comment_id: int) -> Comment:
     """The Comment at this id, or 404 when the caller cannot see it."""
-    _check_parent(session, user_id, task_id)
     values: dict[str, Any] = {"user_id": user_id, "task_id": task_id, "comment_id": comment_id}
     row = session.exec(select(Comment).where(*_one()), params=values).first()
     if row is None:
+        # Missed: the parent may be why, and then its own 404 is the answer.
+        _check_parent(session, user_id, task_id)
         raise NotFound("Comment not found")
     return row
 
@@ -95,6 +102,7 @@ router = APIRouter(tags=["comments"])
     "/api/tasks/{task_id}/comments",
     status_code=201,
     response_model=CommentPublic,
+    summary="Create a comment",
     responses=error_responses(400, 401, 404, 422),
 )
 async def create_comment(task_id: IntId, data: CommentCreate, user_id: CurrentUser) -> Response:
@@ -105,7 +113,8 @@ async def create_comment(task_id: IntId, data: CommentCreate, user_id: CurrentUs
 
 @router.get(
     "/api/tasks/{task_id}/comments",
-    response_model=Page[CommentPublic],
+    response_model=CommentPage,
+    summary="List comments",
     responses=error_responses(401, 404, 422),
 )
 async def list_comments(
@@ -122,6 +131,7 @@ async def list_comments(
 @router.delete(
     "/api/tasks/{task_id}/comments/{comment_id}",
     status_code=204,
+    summary="Delete a comment",
     responses=error_responses(401, 404, 422),
 )
 async def delete_comment(task_id: IntId, comment_id: IntId, user_id: CurrentUser) -> Response:

@@ -4,12 +4,14 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import Row, bindparam, delete, func, or_, update
+from sqlalchemy import Row, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.auth.jwt import CurrentUser
 from app.database import (
+    IntId,
     PageQuery,
+    SafeText,
     contains,
     contains_pattern,
     fetch_one,
@@ -17,16 +19,16 @@ from app.database import (
     later,
     open_session,
     ordering,
+    page_count,
     page_query,
     row_query,
     run_db,
     utcnow,
 )
 from app.errors import NotFound, error_responses
-from app.models.comment import Comment
 from app.models.task import Task, TaskPriority, TaskStatus
-from app.schemas.common import BulkRequest, BulkResult, IntId, Page, SafeText, page_count
-from app.schemas.task import TaskCreate, TaskPublic, TaskSort, TaskStatusStats, TaskUpdate
+from app.schemas.common import BulkResult, IntBulkRequest, IntBulkResult, Page
+from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskSort, TaskStatusStats, TaskUpdate
 
 
 def _own() -> list[Any]:
@@ -156,13 +158,18 @@ def _search_tasks(user_id: str, q: str, page: int, page_size: int) -> Page[TaskP
     return Page[TaskPublic].model_validate(body, from_attributes=True)
 
 
+_STATS_TASKS = (
+    select(col(Task.status), func.count())
+    .where(*_own())
+    .group_by(col(Task.status))
+)
+
+
 def _stats_tasks(user_id: str) -> TaskStatusStats:
     """How many of the caller's tasks have each status: one GROUP BY query."""
     values: dict[str, Any] = {"user_id": user_id}
     with open_session() as session:
-        column = col(Task.status)
-        statement = select(column, func.count()).where(*_own()).group_by(column)
-        rows = session.exec(statement, params=values).all()
+        rows = session.connection().execute(_STATS_TASKS, values).all()
     counts = dict.fromkeys(("pending", "in_progress", "completed"), 0)
     total = 0
     for value, count in rows:
@@ -195,7 +202,6 @@ def _delete_task(user_id: str, task_id: int) -> None:
     """Delete the Task and what goes with it, or nothing at all (409)."""
     with open_session() as session:
         row = _load(session, user_id, task_id)
-        session.exec(delete(Comment).where(col(Comment.task_id) == task_id))
         session.delete(row)
         session.commit()
 
@@ -207,6 +213,7 @@ router = APIRouter(tags=["tasks"])
     "/api/tasks",
     status_code=201,
     response_model=TaskPublic,
+    summary="Create a task",
     responses=error_responses(400, 401, 422),
 )
 async def create_task(data: TaskCreate, user_id: CurrentUser) -> Response:
@@ -215,12 +222,12 @@ async def create_task(data: TaskCreate, user_id: CurrentUser) -> Response:
     return Response(result.model_dump_json(), status_code=201, media_type="application/json")
 
 
-@router.get("/api/tasks", response_model=Page[TaskPublic], responses=error_responses(401, 422))
+@router.get("/api/tasks", response_model=TaskPage, summary="List tasks", responses=error_responses(401, 422))
 async def list_tasks(
     user_id: CurrentUser,
     status: Annotated[TaskStatus | None, Query()] = None,
     priority: Annotated[TaskPriority | None, Query()] = None,
-    sort: TaskSort = "-created_at",
+    sort: Annotated[TaskSort, Query()] = "-created_at",
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
@@ -231,16 +238,22 @@ async def list_tasks(
 
 @router.post(
     "/api/tasks/bulk-complete",
-    response_model=BulkResult[int],
+    response_model=IntBulkResult,
+    summary="Set status on many tasks",
     responses=error_responses(400, 401, 422),
 )
-async def bulk_complete_tasks(body: BulkRequest[IntId], user_id: CurrentUser) -> Response:
+async def bulk_complete_tasks(body: IntBulkRequest, user_id: CurrentUser) -> Response:
     result = await run_db(_bulk_complete_tasks, user_id, body.ids)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
-@router.get("/api/tasks/search", response_model=Page[TaskPublic], responses=error_responses(401, 422))
+@router.get(
+    "/api/tasks/search",
+    response_model=TaskPage,
+    summary="Search tasks by title, description",
+    responses=error_responses(401, 422),
+)
 async def search_tasks(
     q: Annotated[SafeText, Query(min_length=1, max_length=256)],
     user_id: CurrentUser,
@@ -252,14 +265,24 @@ async def search_tasks(
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
-@router.get("/api/tasks/stats", response_model=TaskStatusStats, responses=error_responses(401))
+@router.get(
+    "/api/tasks/stats",
+    response_model=TaskStatusStats,
+    summary="Count tasks by status",
+    responses=error_responses(401),
+)
 async def stats_tasks(user_id: CurrentUser) -> Response:
     result = await run_db(_stats_tasks, user_id)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
-@router.get("/api/tasks/{task_id}", response_model=TaskPublic, responses=error_responses(401, 404, 422))
+@router.get(
+    "/api/tasks/{task_id}",
+    response_model=TaskPublic,
+    summary="Read a task",
+    responses=error_responses(401, 404, 422),
+)
 async def get_task(task_id: IntId, user_id: CurrentUser) -> Response:
     result = await run_db(_get_task, user_id, task_id)
     # Built and checked as response_model in the worker; serialised once here, not re-validated.
@@ -269,6 +292,7 @@ async def get_task(task_id: IntId, user_id: CurrentUser) -> Response:
 @router.patch(
     "/api/tasks/{task_id}",
     response_model=TaskPublic,
+    summary="Update a task",
     responses=error_responses(400, 401, 404, 422),
 )
 async def update_task(task_id: IntId, data: TaskUpdate, user_id: CurrentUser) -> Response:
@@ -277,7 +301,12 @@ async def update_task(task_id: IntId, data: TaskUpdate, user_id: CurrentUser) ->
     return Response(result.model_dump_json(), status_code=200, media_type="application/json")
 
 
-@router.delete("/api/tasks/{task_id}", status_code=204, responses=error_responses(401, 404, 422))
+@router.delete(
+    "/api/tasks/{task_id}",
+    status_code=204,
+    summary="Delete a task",
+    responses=error_responses(401, 404, 422),
+)
 async def delete_task(task_id: IntId, user_id: CurrentUser) -> Response:
     await run_db(_delete_task, user_id, task_id)
     return Response(status_code=204)

@@ -2,11 +2,8 @@
 
 from datetime import datetime
 
-from pydantic import field_validator
-from sqlmodel import Field, SQLModel
-
 from app.models.comment import CommentBase
-from app.schemas.common import SafeText
+from app.schemas.common import Page
 
 
 class CommentCreate(CommentBase):
@@ -15,27 +12,18 @@ class CommentCreate(CommentBase):
     model_config = {"extra": "forbid"}
 
 
-class CommentUpdate(SQLModel):
-    """The body of a PATCH: only the keys sent change; null only clears a field that may be empty."""
-
-    model_config = {"extra": "forbid"}
-
-    body: SafeText | None = Field(default=None, min_length=1, max_length=2000, description="Comment text")
-
-    @field_validator("body", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Leaving a key out keeps the stored value; null would store an empty required value.
-        if value is None:
-            raise ValueError("may be left out, but not null")
-        return value
-
-
 class CommentPublic(CommentBase):
-    """A Comment as every response shows it."""
+    """A Comment as every response shows it: every field present, null where it may be empty."""
+
+    model_config = {"json_schema_serialization_defaults_required": True}
 
     id: int
     user_id: str
     task_id: int
     created_at: datetime
     updated_at: datetime
+
+
+# Named, not Page[CommentPublic]: the OpenAPI names a schema after its class.
+class CommentPage(Page[CommentPublic]):
+    """One page of comments."""
