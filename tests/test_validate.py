@@ -412,8 +412,12 @@ def test_no_paths_validates_the_project_folders_not_the_packaged_pack(tmp_path: 
                                                            (".agents/skills/nope/SKILL.md", "name-mismatch")}
     assert report.roots == {".agents/skills": 1, ".github/skills": 1}
     empty = check_skills(project=tmp_path / "elsewhere" / "elsewhere")
-    assert empty.skills == 0 and empty.findings == []
-    assert empty.summary_line() == f"validated 0 skills looked in {', '.join(PROJECT_FOLDERS)}: OK"
+    [none] = empty.findings
+    assert (empty.skills, none.path, none.severity, none.code) == (0, ".", "error", "no-skills")
+    assert none.message == f"no skills found: looked in {', '.join(PROJECT_FOLDERS)}"
+    assert "skillrunner validate PATH" in none.hint and "ignore" in none.hint
+    assert empty.failed() and empty.summary_line() == \
+        f"validated 0 skills looked in {', '.join(PROJECT_FOLDERS)}: 1 error(s), 0 warning(s)"
 
 
 def test_the_project_folders_include_every_agents_skills_folder() -> None:
@@ -917,3 +921,153 @@ def test_symlinked_skills_are_found_and_link_cycles_end(tmp_path: Path) -> None:
     (tmp_path / ".claude" / "skills" / "loop").symlink_to(tmp_path / ".claude")
     report = check_skills([tmp_path / ".claude"], project=tmp_path)
     assert (report.skills, report.findings) == (1, [])
+
+
+# --- review fixes (issue #17 follow-up) ------------------------------------------------------------
+
+
+def test_cli_a_run_that_finds_no_skills_fails(cli: Cli, project: Path) -> None:
+    _build(project / "plugins" / "kit" / "skills", Case("x", fm()))
+    result = cli("validate", "--strict", expect=1)
+    assert "[no-skills]" in result.stdout and "looked in skills, .claude/skills" in result.stdout
+    assert "skillrunner validate PATH" in result.stdout
+    assert "validated 0 skills" in result.stderr and ": OK" not in result.stderr
+    assert "validated 1 skill in plugins/ (1): OK" in cli("validate", "plugins").stderr
+
+
+def _git(root: Path, *args: str) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
+
+
+def test_a_skill_git_tracks_is_checked_though_gitignore_names_its_folder(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    (tmp_path / ".gitignore").write_text(".claude/\n", encoding="utf-8")
+    _build(tmp_path / ".claude" / "skills", Case("bad", fm(name="Bad"), folder="bad"))
+    _build(tmp_path / ".claude" / "skills", Case("local", fm(name="Local"), folder="local"))
+    _git(tmp_path, "add", "-f", ".claude/skills/bad/SKILL.md")
+    report = check_skills([tmp_path], project=tmp_path)
+    assert report.skills == 1
+    assert {f.path for f in report.findings} == {".claude/skills/bad/SKILL.md"}
+    # without git (no repository here), .gitignore is all there is
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / ".git").mkdir()
+    (plain / ".gitignore").write_text("skills/\n", encoding="utf-8")
+    _build(plain / "skills", Case("x", fm()))
+    assert [f.code for f in validate_skills([plain], project=plain)] == ["not-a-skill"]
+
+
+def test_a_baseline_matches_findings_whose_counts_changed(tmp_path: Path) -> None:
+    from skillrunner.validate.config import baseline_keys, without_baseline
+
+    body = "\n" + "line\n" * 501
+    folder = _build(tmp_path, Case("x", fm(body=body)))
+    before = validate_skills([folder], project=tmp_path)
+    assert [f.message for f in before] == ["the body is 502 lines (over 500)"]
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"findings": [f.to_dict() for f in before]}), encoding="utf-8")
+    (folder / "SKILL.md").write_text(fm(body=body + "more\n" * 70), encoding="utf-8")
+    after = validate_skills([folder], project=tmp_path)
+    assert [f.message for f in after] == ["the body is 572 lines (over 500)"]
+    assert without_baseline(after, baseline_keys(baseline)) == []
+    other = Finding(after[0].path, 1, 1, "warning", "the body is empty", "", "body-length")
+    assert without_baseline([other], baseline_keys(baseline)) == [other]
+
+
+@pytest.mark.parametrize("base", ["\U0001f600", "\u4e2d", "\u2764", "a"])
+def test_a_run_of_variation_selectors_is_hidden_text(tmp_path: Path, base: str) -> None:
+    run = "".join(chr(0xFE00 + i % 16) for i in range(108))
+    found = _one(tmp_path, fm(body=f"\nSay {base}{run} to it.\n"))
+    assert [(f.code, f.line) for f in found] == [("unicode", 6)]
+
+
+def test_one_variation_selector_after_its_base_is_fine(tmp_path: Path) -> None:
+    body = ("\n\u2764\ufe0f \u2139\ufe0e 1\ufe0f\u20e3 \U0001f3f3\ufe0f\u200d\U0001f308 "
+            "\u8fbb\ufe00 \u4e2d\ufe01\n")
+    assert _one(tmp_path / "one", fm(body=body)) == []
+    [double] = _one(tmp_path / "two", fm(body="\nok \U0001f468\u200d\u200d\U0001f4bb\n"))
+    assert double.code == "unicode"
+
+
+def test_a_skill_reached_by_two_paths_gets_the_profiles_of_both(cli: Cli, project: Path) -> None:
+    _build(project / "skills", Case("x", fm("argument-hint: <pr>")))
+    (project / ".claude").mkdir()
+    (project / ".claude" / "skills").symlink_to(Path("..") / "skills")
+    assert "validated 1 skill" in cli("validate").stderr
+    assert "validated 1 skill" in cli("validate", ".").stderr
+    report = check_skills([project / "skills", project / ".claude" / "skills"], project=project)
+    assert (report.skills, report.findings) == (1, [])
+
+
+def test_a_text_file_that_is_not_utf8_is_an_encoding_error(tmp_path: Path) -> None:
+    latin1 = "# Guide\n\nCaf\u00e9 cr\u00e8me\n".encode("latin-1")
+    folder = _build(tmp_path, Case("x", fm(body="\nRead [the guide](references/guide.md).\n"),
+                                   files={"references/guide.md": latin1, "assets/logo.bin": b"\xff\xd8"}))
+    [found] = validate_skills([folder], project=tmp_path)
+    assert (found.path, found.line, found.col, found.code, found.severity) == \
+        ("demo-skill/references/guide.md", 3, 4, "encoding", "error")
+    assert "0xe9" in found.message
+
+
+def test_symlinks_out_of_the_tree_are_not_followed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    _build(repo / "skills", Case("x", fm()))
+    _build(tmp_path / "outside", Case("y", fm(name="Outside"), folder="outside"))
+    (repo / "skills" / "up").symlink_to(Path("..") / "..")
+    (repo / "skills" / "again").symlink_to(Path("..") / "skills")
+    report = check_skills([repo], project=repo)
+    assert (report.skills, report.findings) == (1, [])
+    # a link inside the project, from a path given below it, is followed
+    _build(repo / "shared", Case("z", fm(name="shared-one"), folder="shared-one"))
+    (repo / "skills" / "shared-one").symlink_to(Path("..") / "shared" / "shared-one")
+    assert check_skills([repo / "skills"], project=repo).skills == 2
+
+
+def test_a_dangling_skill_md_symlink_is_a_read_error(tmp_path: Path) -> None:
+    (tmp_path / "skills" / "dang").mkdir(parents=True)
+    (tmp_path / "skills" / "dang" / "SKILL.md").symlink_to("../gone/SKILL.md")
+    for path in (tmp_path, tmp_path / "skills" / "dang"):
+        [found] = validate_skills([path], project=tmp_path)
+        assert (found.path, found.code, found.severity) == ("skills/dang/SKILL.md", "read", "error")
+        assert found.message == "a symlink whose target is missing (../gone/SKILL.md)"
+
+
+def test_missing_file_passes_over_markdown_examples_and_only_the_documented_markers(tmp_path: Path) -> None:
+    body = ("\nA skill of yours might look like this:\n\n```markdown\nRun `python scripts/theirs.py`.\n"
+            "```\n\n```bash\npython scripts/ours.py\n```\n\n"
+            "You would run scripts/would.py, and could read references/could.md: both are named.\n"
+            "Examples live in references/examples.md.\n"
+            "Keep helpers in scripts/, e.g. scripts/eg.py, for example scripts/fe.py, such as x/s.py.\n")
+    found = _one(tmp_path, fm(body=body))
+    assert [(f.code, f.message.split()[0]) for f in found] == [
+        ("missing-file", "scripts/ours.py"), ("missing-file", "scripts/would.py"),
+        ("missing-file", "references/could.md"), ("missing-file", "references/examples.md")]
+
+
+@pytest.mark.parametrize("description", ["Formats invoices. Applies when an invoice is due.",
+                                         "Formats invoices. For when the books close.",
+                                         "Formats invoices when users ask for one."])
+def test_description_guidance_accepts_more_wordings(tmp_path: Path, description: str) -> None:
+    assert _one(tmp_path, fm(description=description)) == []
+
+
+def test_an_unknown_table_in_skillrunner_toml_is_a_usage_error(tmp_path: Path) -> None:
+    from skillrunner.validate import load_config
+
+    (tmp_path / ".skillrunner.toml").write_text("[validat]\nstrict = true\n", encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        load_config(tmp_path)
+    assert info.value.message == ".skillrunner.toml: unknown table [validat]"
+    assert info.value.hint.startswith("did you mean [validate]?")
+
+
+def test_an_inline_ignore_of_no_rule_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    body = "\n<!-- skillrunner: ignore[broken-links, mojibake] -->\n[a](a.md)\n"
+    found = _one(tmp_path, fm(body=body))
+    assert [(f.line, f.col, f.code) for f in found] == [(6, 26, "unknown-rule"), (7, 5, "broken-link")]
+    assert found[0].message == "ignore[broken-links] names no rule"
+    assert found[0].hint.startswith("did you mean 'broken-link'?")

@@ -160,7 +160,8 @@ def validate_cmd(paths: tuple[Path, ...], profiles: tuple[str, ...], allow_field
     .github/skills, .cursor/skills and the other agents' folders.
     Errors: the spec's rules (keys, name, description, compatibility, metadata), YAML that
     does not parse, broken relative links, two skills with one name in one plugin, likely
-    secrets, bidirectional overrides and invisible Unicode. Warnings: a long body, no "Use
+    secrets, bidirectional overrides and invisible Unicode, a run that finds no skill
+    (no-skills: give PATH). Warnings: a long body, no "Use
     when" in the description, files the body names that do not exist, mojibake.
     --rules lists every rule id. Exit 0 clean, 1 on errors (on warnings too with --strict), 2 usage.
     The spec allows only name, description, license, compatibility, metadata and

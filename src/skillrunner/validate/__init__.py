@@ -54,26 +54,29 @@ def check_skills(paths: Sequence[Path] = (), *, project: Path | None = None, all
         frozenset(rules)
     found = find_skills(list(paths), project, config.excludes) if paths else \
         project_skills(project, config.excludes)
+    # One skill reached by several paths (symlinks) is checked once, under the first path, with the
+    # profiles of every path: the verdict must not depend on which one the walk met first.
+    reached: dict[Path, list[tuple[Path, str]]] = {}
+    for folder, root in found.folders:
+        reached.setdefault(folder.resolve(), []).append((folder, root))
     checked: list[Checked] = []
-    seen: set[Path] = set()
     roots: dict[str, int] = {}
     manifests: dict[Path, str | None] = {}
-    for folder, root in found.folders:
-        real = folder.resolve()
-        if real in seen:
-            continue
-        seen.add(real)
+    for real, ways in reached.items():
+        folder, root = ways[0]
         roots[root] = roots.get(root, 0) + 1
         plugin = plugin_of(folder, project, manifests)
         # A skill in an agent's own folder (.claude/skills/...) or plugin is read by that agent:
         # its keys count.
-        places = (folder.absolute().as_posix() + "/", real.as_posix() + "/")  # a symlink's place counts
+        places = [real.as_posix() + "/", *(way.absolute().as_posix() + "/" for way, _ in ways)]
         implied = [name for marker, name in FOLDER_PROFILES if any(marker in p for p in places)]
         implied += [_PLUGIN_PROFILE] if plugin else []
         keys = {**profile_rules(implied), **rules}
         checked.append(check_skill(folder, shown_path(folder, project), allowed | frozenset(keys), keys,
                                    plugin))
     findings = set(found.problems)
+    if not checked and not any(f.severity == "error" for f in found.problems):
+        findings.add(_no_skills(found.looked_in))
     silenced: dict[str, dict[int, frozenset[str]]] = {}
     for skill in checked:
         findings.update(skill.findings)
@@ -83,6 +86,15 @@ def check_skills(paths: Sequence[Path] = (), *, project: Path | None = None, all
                   and not config.ignores(f))
     return Report(kept, len(checked), roots, tuple(found.looked_in), len(findings) - len(kept),
                   config.source, config.strict)
+
+
+def _no_skills(looked_in: Sequence[str]) -> Finding:
+    where = ", ".join(looked_in) or "nowhere"
+    return Finding(looked_in[0] if len(looked_in) == 1 else ".", 1, 1, "error",
+                   f"no skills found: looked in {where}",
+                   "give the folder holding them: skillrunner validate PATH (. searches the whole "
+                   "repository); to let a run with none pass, add no-skills to ignore in the configuration",
+                   "no-skills")
 
 
 def validate_skills(paths: Sequence[Path] = (), *, project: Path | None = None,

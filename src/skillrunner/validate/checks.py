@@ -20,8 +20,8 @@ from skillrunner.validate.profiles import FieldRule
 from skillrunner.validate.secrets import find_secrets
 from skillrunner.validate.text import hidden_characters, mojibake
 
-__all__ = ["MAX_BODY_LINES", "MAX_BODY_TOKENS", "MAX_MOJIBAKE_LINES", "MAX_SCAN_BYTES", "Checked",
-           "check_skill", "duplicates"]
+__all__ = ["MAX_BODY_LINES", "MAX_BODY_TOKENS", "MAX_MOJIBAKE_LINES", "MAX_SCAN_BYTES", "TEXT_SUFFIXES",
+           "Checked", "check_skill", "duplicates"]
 
 MAX_BODY_LINES = 500
 MAX_BODY_TOKENS = 5000
@@ -29,6 +29,11 @@ MAX_BODY_TOKENS = 5000
 MAX_MOJIBAKE_LINES = 5
 #: Files larger than this are not scanned for secrets and hidden characters.
 MAX_SCAN_BYTES = 2_000_000
+#: Files of these kinds are text: one that is not valid UTF-8 is an ``encoding`` error (other files
+#: that do not decode are taken for binaries).
+TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".rst", ".yaml", ".yml", ".json", ".toml", ".ini",
+                           ".cfg", ".csv", ".xml", ".html", ".htm", ".css", ".py", ".sh", ".bash", ".ps1",
+                           ".js", ".mjs", ".ts", ".sql", ".j2", ".jinja", ".tmpl"})
 #: Templates and binaries the skill hands out: their links point into the user's project.
 _NO_LINK_CHECK = "assets"
 
@@ -68,6 +73,10 @@ def check_skill(folder: Path, shown: str, allowed: frozenset[str], rules: Mappin
     if skill_md.name != SKILL_FILE:
         skill.add(md_shown, 1, 1, "error", f"the file must be named {SKILL_FILE}, not {skill_md.name}",
                   f"rename it to {SKILL_FILE}: agents look for that exact name", "skill-md-name")
+    if skill_md.is_symlink() and not skill_md.exists():
+        skill.add(md_shown, 1, 1, "error", f"a symlink whose target is missing ({os.readlink(skill_md)})",
+                  "point the link at an existing file, or replace it with the file", "read")
+        return skill
     try:
         raw = skill_md.read_bytes()
     except OSError as exc:
@@ -76,7 +85,8 @@ def check_skill(folder: Path, shown: str, allowed: frozenset[str], rules: Mappin
         return skill
     doc = parse_document(raw, md_shown)
     skill.findings += doc.findings
-    skill.silenced[md_shown] = inline_ignores(doc.text)
+    skill.silenced[md_shown], unknown = inline_ignores(doc.text, md_shown)
+    skill.findings += unknown
     folder_name = folder.name or folder.resolve().name
     if not doc.has_frontmatter:
         skill.add(md_shown, 1, 1, "error", f"{SKILL_FILE} has no frontmatter",
@@ -153,15 +163,25 @@ def _check_files(skill: Checked, skill_md: Path, doc: Document, md_shown: str) -
             continue  # binary
         try:
             text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            continue  # not a text file this validator can read
+        except UnicodeDecodeError as exc:
+            if file.suffix.lower() not in TEXT_SUFFIXES:
+                continue  # a binary without NUL bytes, most likely
+            skill.add(shown, *_byte_position(raw, exc.start), "error",
+                      f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}): agents read skill files as UTF-8",
+                      "save the file as UTF-8", "encoding")
+            text = raw.decode("utf-8-sig", errors="replace")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        silenced = inline_ignores(text)
+        silenced, unknown = inline_ignores(text, shown)
+        skill.findings += unknown
         if silenced:
             skill.silenced[shown] = silenced
         if file.suffix.lower() in (".md", ".markdown") and not rel.startswith(_NO_LINK_CHECK + "/"):
             _links(skill, file, text, shown, 1)
         _scan_text(skill, text, shown)
+
+
+def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    return raw.count(b"\n", 0, offset) + 1, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

@@ -81,6 +81,11 @@ def _names(value: Any, key: str, source: str) -> tuple[str, ...]:
     return tuple(split_names(value))
 
 
+def _did_you_mean(word: str, choices: Iterable[str], shape: str = "{!r}") -> str:
+    close = closest(word, choices, 0.6)
+    return f"did you mean {shape.format(close)}? " if close else ""
+
+
 def _rule_ids(value: Any, key: str, source: str) -> frozenset[str]:
     ids = _names(value, key, source)
     for rule in ids:
@@ -103,6 +108,11 @@ def _table(project: Path) -> tuple[Mapping[str, Any], str] | None:
             data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"cannot read {name}: {exc}", path=name, hint="fix the TOML") from None
+        if name == CONFIG_FILE:  # the file is skillrunner's alone: a table it does not know is a typo
+            for table in data:
+                if table != keys[0]:
+                    raise UsageError(f"{name}: unknown table [{table}]", path=name,
+                                     hint=_did_you_mean(table, keys[:1], "[{}]") + f"known: [{keys[0]}]")
         for key in keys:
             data = data.get(key) if isinstance(data, dict) else None
         if data is None:
@@ -154,16 +164,31 @@ def load_config(project: Path | None) -> ValidateConfig:
 _INLINE = re.compile(r"(?:<!--|#)\s*skillrunner:\s*ignore\[([^\]\n]*)\]")
 
 
-def inline_ignores(text: str) -> dict[int, frozenset[str]]:
+def inline_ignores(text: str, path: str = "") -> tuple[dict[int, frozenset[str]], list[Finding]]:
     """``<!-- skillrunner: ignore[rule-id, ...] -->`` (or ``# skillrunner: ignore[...]`` in YAML):
-    line number -> the rules silenced on the line after the comment."""
+    line number -> the rules silenced on the line after the comment; and an ``unknown-rule`` error
+    (at ``path``) for each name in a comment that is no rule."""
     if "skillrunner:" not in text:
-        return {}
+        return {}, []
     out: dict[int, frozenset[str]] = {}
+    unknown: list[Finding] = []
     for m in _INLINE.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
-        out[line + 1] = out.get(line + 1, frozenset()) | frozenset(split_names([m.group(1)]))
-    return out
+        names = split_names([m.group(1)])
+        out[line + 1] = out.get(line + 1, frozenset()) | frozenset(names)
+        col = m.start(1) - (text.rfind("\n", 0, m.start()) + 1) + 1
+        unknown += [Finding(path, line, col, "error", f"ignore[{name}] names no rule",
+                            _did_you_mean(name, RULES) + "skillrunner validate --rules lists every rule id",
+                            "unknown-rule") for name in names if name not in RULES]
+    return out, unknown
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _baseline_key(rule: str, file: str, message: str) -> tuple[str, str, str]:
+    """Counts in a message ("the body is 571 lines") change with edits; the finding stays the same."""
+    return rule, file, _DIGITS.sub("#", message)
 
 
 def baseline_keys(path: Path) -> Counter[tuple[str, str, str]]:
@@ -180,17 +205,19 @@ def baseline_keys(path: Path) -> Counter[tuple[str, str, str]]:
     keys: Counter[tuple[str, str, str]] = Counter()
     for row in rows:
         if isinstance(row, dict):
-            keys[(str(row.get("rule", "")), str(row.get("file", "")), str(row.get("message", "")))] += 1
+            keys[_baseline_key(str(row.get("rule", "")), str(row.get("file", "")),
+                               str(row.get("message", "")))] += 1
     return keys
 
 
 def without_baseline(findings: Sequence[Finding], keys: Counter[tuple[str, str, str]]) -> list[Finding]:
-    """``findings`` minus those in the baseline, matched on rule, file and message (not line, so edits
-    above a finding keep it matched); a finding that occurs more often than the baseline has is new."""
+    """``findings`` minus those in the baseline, matched on rule, file and message with its numbers
+    left out (not line, so edits keep it matched); a finding that occurs more often than the
+    baseline has is new."""
     left = Counter(keys)
     kept: list[Finding] = []
     for finding in sorted(findings):
-        key = (finding.code, finding.path, finding.message)
+        key = _baseline_key(finding.code, finding.path, finding.message)
         if left[key] > 0:
             left[key] -= 1
         else:

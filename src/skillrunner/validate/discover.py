@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +13,8 @@ from pathlib import Path
 from skillrunner.findings import Finding
 from skillrunner.skills import SKILL_FILE
 
-__all__ = ["PROJECT_FOLDERS", "SKIP_DIRS", "Found", "GitIgnore", "find_skills", "glob_regex", "plugin_of",
-           "project_skills", "shown_path", "skill_file"]
+__all__ = ["PROJECT_FOLDERS", "SKIP_DIRS", "Found", "GitIgnore", "Tracked", "find_skills", "glob_regex",
+           "plugin_of", "project_skills", "shown_path", "skill_file"]
 
 #: Where a project keeps skills: its own folder and the folders agents read (``init --agent``).
 PROJECT_FOLDERS: tuple[str, ...] = ("skills", ".claude/skills", ".agents/skills", ".github/skills",
@@ -45,9 +46,10 @@ def shown_path(path: Path, project: Path | None) -> str:
 
 
 def skill_file(folder: Path) -> Path | None:
-    """The folder's ``SKILL.md``, or a lowercase ``skill.md`` (accepted by some tools, reported)."""
+    """The folder's ``SKILL.md``, or a lowercase ``skill.md`` (accepted by some tools, reported); a
+    symlink whose target is missing counts, so that it is reported rather than passed over."""
     for name in (SKILL_FILE, "skill.md"):
-        if (folder / name).is_file():
+        if (folder / name).is_file() or (folder / name).is_symlink():
             return folder / name
     return None
 
@@ -152,18 +154,70 @@ class GitIgnore:
         return result
 
 
-def _walk(root: Path, skip: Callable[[str], bool]) -> Iterator[Path]:
+class Tracked:
+    """The folders holding a skill file git tracks, and every folder above them: ``.gitignore`` does
+    not apply to tracked files. One ``git ls-files`` per repository per run; none without git."""
+
+    def __init__(self) -> None:
+        self._repos: dict[str, frozenset[str]] = {}
+
+    def holds_skill(self, path: str) -> bool:
+        """True when the folder ``path`` is, or is above, a folder whose skill file git tracks."""
+        real = os.path.realpath(path)
+        root = next((str(p) for p in (Path(real), *Path(real).parents) if (p / ".git").exists()), None)
+        if root is None:
+            return False
+        if root not in self._repos:
+            self._repos[root] = _tracked_skill_folders(root)
+        return real in self._repos[root]
+
+
+def _tracked_skill_folders(root: str) -> frozenset[str]:
+    try:
+        out = subprocess.run(["git", "-C", root, "ls-files", "-z"], capture_output=True, check=False,
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    folders: set[str] = set()
+    for rel in out.decode("utf-8", errors="replace").split("\0"):
+        if rel.rsplit("/", 1)[-1] not in (SKILL_FILE, "skill.md"):
+            continue
+        folder = os.path.dirname(os.path.join(root, rel))
+        while folder.startswith(root) and folder not in folders:
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    return frozenset(folders)
+
+
+def _inside(path: str, boundary: str) -> bool:
+    return path == boundary or path.startswith(boundary.rstrip(os.sep) + os.sep)
+
+
+def _walk(root: Path, skip: Callable[[str], bool], boundary: Path | None = None,
+          tracked: Tracked | None = None) -> Iterator[Path]:
     """Every folder at or under ``root`` holding a skill file, not descending into a skill or a skipped
-    folder; hidden folders are searched."""
+    folder; hidden folders are searched. A folder reached by several paths is yielded by each (the
+    caller checks it once); symlinks leading outside ``boundary`` (default ``root``) are not followed,
+    nor those back up the tree."""
     ignore = GitIgnore()
     ignore.add_above(root)
-    visited: set[str] = set()
+    tracked = tracked or Tracked()
+    limit = os.path.realpath(boundary if boundary is not None else root)
+    chain: dict[str, str] = {}  # each folder walked -> its real path, to see a link back up the tree
+    entered: set[str] = set()  # ignored folders walked only because a tracked skill is below them
     for top, dirs, _files in os.walk(root, followlinks=True):
         real = os.path.realpath(top)
-        if real in visited:  # a symlink back up the tree, or a second link to one folder
+        chain[top] = real
+        parent = os.path.dirname(top)
+        while parent in chain:
+            if chain[parent] == real:  # a symlink back up the tree
+                break
+            parent = os.path.dirname(parent)
+        else:
+            parent = ""
+        if parent:
             dirs[:] = []
             continue
-        visited.add(real)
         folder = Path(top)
         if skill_file(folder) is not None:
             dirs[:] = []
@@ -171,9 +225,27 @@ def _walk(root: Path, skip: Callable[[str], bool]) -> Iterator[Path]:
             continue
         here = os.path.abspath(top)
         ignore.add_file(here)
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
-                         and not ignore.ignored(os.path.join(here, d), is_dir=True)
-                         and not skip(os.path.join(here, d)))
+        kept = []
+        for d in dirs:
+            path = os.path.join(here, d)
+            if d in SKIP_DIRS or skip(path):
+                continue
+            if os.path.islink(path) and not _inside(os.path.realpath(path), limit):
+                continue  # outside what was asked for
+            if here in entered or ignore.ignored(path, is_dir=True):
+                if not tracked.holds_skill(path):
+                    continue
+                entered.add(path)
+            kept.append(d)
+        dirs[:] = sorted(kept)
+
+
+def _boundary(path: Path, project: Path | None) -> Path:
+    """How far symlinks under ``path`` are followed: the project when ``path`` is inside it, else
+    ``path`` itself."""
+    if project is not None and _inside(os.path.realpath(path), os.path.realpath(project)):
+        return project
+    return path
 
 
 def find_skills(paths: Sequence[Path], project: Path | None, skip: Callable[[str], bool]) -> Found:
@@ -183,6 +255,7 @@ def find_skills(paths: Sequence[Path], project: Path | None, skip: Callable[[str
     ``not-a-skill`` finding.
     """
     found = Found()
+    tracked = Tracked()
     for path in paths:
         shown = shown_path(path, project)
         found.looked_in.append(shown)
@@ -199,7 +272,7 @@ def find_skills(paths: Sequence[Path], project: Path | None, skip: Callable[[str
                                           "not-a-skill"))
             continue
         try:
-            folders = list(_walk(path, skip))
+            folders = list(_walk(path, skip, _boundary(path, project), tracked))
         except OSError as exc:
             found.problems.append(Finding(shown, 1, 1, "error", f"cannot read the folder: "
                                           f"{exc.strerror or exc}", "check its permissions", "not-a-skill"))
@@ -218,11 +291,12 @@ def project_skills(project: Path | None, skip: Callable[[str], bool]) -> Found:
     found = Found()
     if project is None:
         return found
+    tracked = Tracked()
     for name in PROJECT_FOLDERS:
         root = project / name
         found.looked_in.append(name)
         if root.is_dir() and not skip(str(root)):
-            found.folders += [(folder, name) for folder in _walk(root, skip)]
+            found.folders += [(folder, name) for folder in _walk(root, skip, project, tracked)]
     return found
 
 

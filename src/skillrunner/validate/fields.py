@@ -24,9 +24,9 @@ Add = Callable[[str, Severity, str, str, str], None]
 
 _NAME_CHARS = re.compile(r"[^a-z0-9-]")
 _USE_WHEN = re.compile(
-    r"\b(?:use|used|invoke|invoked|apply|trigger|triggered|load)\b(?:\W+\w+){0,4}?\W+"
-    r"(?:when|whenever|if|for|on|after|before|while)\b"
-    r"|\bwhen(?:ever)?\s+(?:the\s+|a\s+|an\s+)?(?:user|you|asked|working|adding|building|creating|"
+    r"\b(?:use|used|invoke|invoked|apply|applies|applied|trigger|triggered|load)\b(?:\W+\w+){0,4}?\W+"
+    r"(?:when|whenever|if|for|on|after|before|while)\b|\bfor\s+when\b"
+    r"|\bwhen(?:ever)?\s+(?:the\s+|a\s+|an\s+)?(?:users?|you|asked|working|adding|building|creating|"
     r"writing|implementing|reviewing|fixing|debugging|starting|handling)\b"
     # "TRIGGERS - ...", "Triggers on ...", "Trigger: ...": a list of when, in other words
     r"|\btrigger(?:s|ed)?\b\s*(?:[-\u2013\u2014:(]|on\b|when\b|by\b|for\b|if\b|include|phrases?\b|words?\b)",

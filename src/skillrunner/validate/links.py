@@ -30,9 +30,9 @@ _TEMPLATED = re.compile(r"[{}$]|%\w+%")
 _MENTION = re.compile(r"(?:scripts|references|assets)/[\w./-]*\.[A-Za-z0-9]{1,8}(?![\w/-])")
 _PLACEHOLDER_PREFIX = re.compile(r"(?:\{(?:baseDir|base_dir|skillDir|skill_dir|SKILL_DIR)\}|"
                                  r"\$\{?(?:CLAUDE_SKILL_DIR|SKILL_DIR|SKILL_ROOT)\}?)/")
-# Lines that draw a layout, give an example or suppose a file name files that need not exist.
-_NOT_A_REFERENCE = re.compile(r"[\u251c\u2514\u2502]|\be\.g\.|\bexamples?\b|\bsuch as\b|\bwould\b|\bcould\b",
-                              re.IGNORECASE)
+# Lines that draw a layout or give an example name files that need not exist.
+_NOT_A_REFERENCE = re.compile(r"[\u251c\u2514\u2502]|\be\.g\.|\bfor example\b|\bsuch as\b", re.IGNORECASE)
+_MARKDOWN_INFO = frozenset({"markdown", "md"})
 
 
 def skill_placeholder(dest: str) -> str | None:
@@ -170,12 +170,35 @@ def check_links(text: str, file: str, skill: str, plugin: str | None) -> Iterato
                               "link-outside")
 
 
+def _markdown_fence_lines(text: str) -> set[int]:
+    """The 0-based lines inside fenced code blocks whose info string is ``markdown`` or ``md``: examples
+    of other skills' text, whose paths are theirs."""
+    inside: set[int] = set()
+    fence = ""
+    markdown = False
+    for index, line in enumerate(text.split("\n")):
+        m = _FENCE.match(line)
+        if not fence:
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = m.group(1)
+                words = m.group(2).split()
+                markdown = bool(words) and words[0].lower() in _MARKDOWN_INFO
+            continue
+        if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+            fence = ""
+        elif markdown:
+            inside.add(index)
+    return inside
+
+
 def missing_files(body: str, skill: str, plugin: str | None = None) -> Iterator[tuple[int, int, str]]:
     """``(line, col, path)`` of each ``scripts/``, ``references/`` or ``assets/`` file the body names
     (in prose or code, not as a link) that neither the skill's folder nor its plugin's holds; lines
-    that draw a layout or give an example are passed over."""
+    that draw a layout or give an example ("e.g.", "for example", "such as"), and markdown code
+    blocks, are passed over."""
     if "scripts/" not in body and "references/" not in body and "assets/" not in body:
         return
+    examples = _markdown_fence_lines(body) if "```" in body or "~~~" in body else set()
     checked: dict[str, bool] = {}
     lines: dict[int, str] = {}
     # Mentions are rare: find them in the whole body, then look at the lines that hold one.
@@ -193,7 +216,7 @@ def missing_files(body: str, skill: str, plugin: str | None = None) -> Iterator[
         if index not in lines:
             end = masked.find("\n", found.end())
             line = masked[start:end if end >= 0 else len(masked)]
-            skip = _NOT_A_REFERENCE.search(line) or _REF_DEF.match(line)
+            skip = index in examples or _NOT_A_REFERENCE.search(line) or _REF_DEF.match(line)
             lines[index] = "" if skip else _INLINE_LINK.sub(lambda m: " " * len(m.group()), line)
         col = found.start() - start
         path = found.group()

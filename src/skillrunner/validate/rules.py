@@ -22,6 +22,7 @@ _E, _W, _EW = "error", "warning", "error or warning"
 #: The rules in the order ``validate --rules`` and the documentation list them. Ids never change.
 RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("not-a-skill", _E, "a path given is not a skill folder, SKILL.md or folder holding skills", "files"),
+    Rule("no-skills", _E, "a run found no skill to check (it would pass having checked nothing)", "files"),
     Rule("skill-md-name", _E, "the skill file is not named exactly SKILL.md", "files"),
     Rule("read", _E, "a skill file cannot be read", "files"),
     Rule("encoding", _E, "a file is not valid UTF-8", "files"),
@@ -66,6 +67,7 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "content"),
     Rule("mojibake", _W, "UTF-8 text that was read as Windows-1252 (\u00e2\u20ac\u2122 for \u2019)",
          "content"),
+    Rule("unknown-rule", _E, "an inline ignore[...] comment names no rule", "runner"),
     Rule("conventions", _E, "the skill's conventions.yaml does not load", "runner"),
     Rule("layout-drift", _EW, "the files SKILL.md lists differ from conventions.yaml's layout", "runner"),
 )}

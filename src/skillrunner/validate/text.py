@@ -18,7 +18,8 @@ _CONTROLS = re.compile(f"[{_BIDI_CONTROLS}]")
 _MARKS = frozenset(_BIDI_MARKS)
 # Joiners and variation selectors are legitimate inside emoji sequences and in scripts that
 # shape letters (Arabic, Indic); elsewhere they only hide things.
-_JOINERS = frozenset("\u200c\u200d") | {chr(c) for c in range(0xFE00, 0xFE10)}
+_SELECTORS = frozenset(chr(c) for c in range(0xFE00, 0xFE10))
+_JOINERS = frozenset("\u200c\u200d") | _SELECTORS
 _PRESENTATION = frozenset("\ufe0e\ufe0f")
 
 # The bases of Unicode's emoji variation sequences below U+1F000 (emoji-variation-sequences.txt);
@@ -44,9 +45,12 @@ def _allowed(text: str, index: int) -> bool:
         return any(c and unicodedata.bidirectional(c) in _RTL for c in (prev, after))
     if char not in _JOINERS or not prev:
         return False
-    if char in _PRESENTATION and (prev in _EMOJI_BASES or ord(prev) >= 0x1F000):
-        return True
-    return unicodedata.category(prev) in ("So", "Sk", "Lo", "Mn", "Mc") or prev in _JOINERS or \
+    if char in _SELECTORS:
+        if prev in _JOINERS:  # a base takes one selector; a run of them only hides text
+            return False
+        if char in _PRESENTATION and (prev in _EMOJI_BASES or ord(prev) >= 0x1F000):
+            return True
+    return unicodedata.category(prev) in ("So", "Sk", "Lo", "Mn", "Mc") or prev in _SELECTORS or \
         ord(prev) >= 0x1F000
 
 
