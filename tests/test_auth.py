@@ -1,4 +1,4 @@
-"""Tokens from a real identity provider, in every skill's layout: RS256 and ES256 keys, a JWKS on
+"""Tokens from a real identity provider, in every skill's layout: RS256, ES256 and EdDSA keys, a JWKS on
 localhost that rotates, algorithm confusion, ``exp``/``aud``/``iss``, settings that cannot work, and
 builtin's login form.
 
@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from skillrunner.contract import Contract, load_contract, parse_contract
 from skillrunner.conventions import Conventions, load_conventions
@@ -45,9 +45,11 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_A = ec.generate_private_key(ec.SECP256R1())
 EC_B = ec.generate_private_key(ec.SECP256R1())  # the provider's next key, after a rotation
+ED_KEY = ed25519.Ed25519PrivateKey.generate()  # Better Auth's JWT plugin signs with Ed25519 (EdDSA)
+OTHER_ED_KEY = ed25519.Ed25519PrivateKey.generate()
 
 
-def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM,
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -55,6 +57,11 @@ def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
 def _jwk(key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
     jwk: dict[str, Any] = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
     return jwk | {"kid": kid, "use": "sig", "alg": "ES256"}
+
+
+def _okp_jwk(key: ed25519.Ed25519PrivateKey, kid: str) -> dict[str, Any]:
+    jwk: dict[str, Any] = OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    return jwk | {"kid": kid, "use": "sig", "alg": "EdDSA"}
 
 
 def _claims(**changes: Any) -> dict[str, Any]:
@@ -84,6 +91,10 @@ def _es(key: ec.EllipticCurvePrivateKey, kid: str | None, **changes: Any) -> str
 
 def _rs(**changes: Any) -> str:
     return jwt.encode(_claims(**changes), RSA_KEY, algorithm="RS256")
+
+
+def _ed(key: ed25519.Ed25519PrivateKey, kid: str | None = None, **changes: Any) -> str:
+    return jwt.encode(_claims(**changes), key, algorithm="EdDSA", headers={"kid": kid} if kid else None)
 
 
 #: (what, token, status) for RS256 with JWT_PUBLIC_KEY, audience and issuer set.
@@ -116,15 +127,31 @@ JWKS_CASES = [
     ("alg none with kid a", jwt.encode(_claims(), "", algorithm="none", headers={"kid": "a"}), 401),
     ("ES256 naming the provider's RSA key", _es(EC_A, "r"), 401),
 ]
+#: (what, token, status) for EdDSA with JWT_PUBLIC_KEY (an Ed25519 PEM).
+ED_PEM_CASES = [
+    ("a valid Ed25519 token", _ed(ED_KEY), 200),
+    ("expired", _ed(ED_KEY, exp=int(time.time()) - 60), 401),
+    ("signed by another Ed25519 key", _ed(OTHER_ED_KEY), 401),
+    ("HS256 keyed with the public key (algorithm confusion)", _hs256_by_hand(_pem(ED_KEY)), 401),
+    ("ES256 instead of EdDSA", _es(EC_A, None), 401),
+]
+#: (what, token, status) for EdDSA with JWT_JWKS_URL, whose keys hold Ed25519 key e beside ES256 and RSA ones.
+ED_JWKS_CASES = [
+    ("kid e", _ed(ED_KEY, "e"), 200),
+    ("kid e, signed by another Ed25519 key", _ed(OTHER_ED_KEY, "e"), 401),
+    ("ES256 with kid a (a key for another algorithm)", _es(EC_A, "a"), 401),
+    ("ES256 with kid e", _es(EC_A, "e"), 401),
+]
 #: (settings, what the refusal must say): each must stop the app at start-up.
 CONFIG_CASES = [
     ({"JWT_ALGORITHM": "RS256"}, "JWT_JWKS_URL"),
     ({"JWT_ALGORITHM": "HS256"}, "JWT_SECRET is not set"),
     ({"JWT_ALGORITHM": "HS256", "JWT_SECRET": "short-secret"}, "at least 32 bytes"),
     ({"JWT_ALGORITHM": "HS256", "JWT_SECRET": SECRET, "JWT_PUBLIC_KEY": _pem(RSA_KEY).decode()},
-     "RS, ES and PS"),
+     "RS, ES, PS and EdDSA"),
     ({"JWT_ALGORITHM": "ES256", "JWT_PUBLIC_KEY": _pem(RSA_KEY).decode()}, "not a PEM public key for ES256"),
     ({"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": "not a key"}, "not a PEM public key for RS256"),
+    ({"JWT_ALGORITHM": "EdDSA", "JWT_PUBLIC_KEY": _pem(EC_A).decode()}, "not a PEM public key for EdDSA"),
     ({"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": _pem(RSA_KEY).decode(),
       "JWT_JWKS_URL": "https://idp.example.test/jwks.json"}, "not both"),
     ({"JWT_ALGORITHM": "ES256", "JWT_JWKS_URL": "file:///etc/passwd"}, "http(s)"),
@@ -214,7 +241,9 @@ class _Jwks(BaseHTTPRequestHandler):
 def jwks_server() -> Iterator[str]:
     rsa_jwk: dict[str, Any] = RSAAlgorithm.to_jwk(RSA_KEY.public_key(), as_dict=True)
     rsa_jwk |= {"kid": "r", "use": "sig"}  # a key for another algorithm, published beside the others
-    _Jwks.sets = [{"keys": [_jwk(EC_A, "a"), rsa_jwk]}, {"keys": [_jwk(EC_A, "a"), _jwk(EC_B, "b"), rsa_jwk]}]
+    ed_jwk = _okp_jwk(ED_KEY, "e")
+    _Jwks.sets = [{"keys": [_jwk(EC_A, "a"), rsa_jwk, ed_jwk]},
+                  {"keys": [_jwk(EC_A, "a"), _jwk(EC_B, "b"), rsa_jwk, ed_jwk]}]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Jwks)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -262,6 +291,12 @@ def test_provider_tokens_and_builtin_login(skill: str, jwks_server: str, tmp_pat
         {"root": str(jwt_root), "app": conv.app, "calls": _gets("/api/tasks", JWKS_CASES),
          "env": {"JWT_ALGORITHM": "ES256", "JWT_JWKS_URL": jwks_server + jwks_path, **checked,
                  "DATABASE_URL": f"sqlite:///{tmp_path / 'jwks.db'}"}},
+        {"root": str(jwt_root), "app": conv.app, "calls": _gets("/api/tasks", ED_PEM_CASES),
+         "env": {"JWT_ALGORITHM": "EdDSA", "JWT_PUBLIC_KEY": _pem(ED_KEY).decode(), **checked,
+                 "DATABASE_URL": f"sqlite:///{tmp_path / 'pem.db'}"}},
+        {"root": str(jwt_root), "app": conv.app, "calls": _gets("/api/tasks", ED_JWKS_CASES),
+         "env": {"JWT_ALGORITHM": "EdDSA", "JWT_JWKS_URL": f"{jwks_server}/{skill}-eddsa.json", **checked,
+                 "DATABASE_URL": f"sqlite:///{tmp_path / 'jwks.db'}"}},
         {"root": str(builtin_root), "app": conv.app, "calls": [
             {"method": "GET", "url": "/openapi.json"},
             {"method": "POST", "url": "/api/auth/register", "json": account},
@@ -282,9 +317,12 @@ def test_provider_tokens_and_builtin_login(skill: str, jwks_server: str, tmp_pat
     done = subprocess.run([sys.executable, "-c", _DRIVER], input=json.dumps(runs), cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, f"the driver failed:\n{done.stdout}\n{done.stderr[-6000:]}"
-    pem, jwks, builtin, *configs = json.loads(done.stdout)
+    pem, jwks, ed_pem, ed_jwks, builtin, *configs = json.loads(done.stdout)
 
-    for name, answers, cases in (("JWT_PUBLIC_KEY", pem, PEM_CASES), ("JWT_JWKS_URL", jwks, JWKS_CASES)):
+    for name, answers, cases in (("RS256, JWT_PUBLIC_KEY", pem, PEM_CASES),
+                                 ("ES256, JWT_JWKS_URL", jwks, JWKS_CASES),
+                                 ("EdDSA, JWT_PUBLIC_KEY", ed_pem, ED_PEM_CASES),
+                                 ("EdDSA, JWT_JWKS_URL", ed_jwks, ED_JWKS_CASES)):
         got = {what: answer["status"] for (what, _, _), answer in zip(cases, answers, strict=True)}
         assert got == {what: status for what, _, status in cases}, f"{skill}, {name}"
         assert all(a["www"] == "Bearer" for a in answers if a["status"] == 401)

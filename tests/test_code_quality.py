@@ -147,10 +147,55 @@ def long_contract(seed: int) -> str:
     return text
 
 
+def _table(*rows: tuple[str, ...]) -> str:
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
+
+
+def long_nested_contract() -> str:
+    """An ordinary contract with long multi-word names: a nested resource under a soft-deleted parent
+    with search, stats and a bulk update, so docstrings, imports, queries and test paths all run long."""
+    parent, child = "CustomerOrganisationAccount", "CustomerOrganisationAccountInteractionNote"
+    accounts = "/api/customer-organisation-accounts"
+    notes = f"{accounts}/{{customer_organisation_account_id}}/interaction-notes"
+    stage, email = "account_lifecycle_stage_name", "primary_contact_email_address"
+    fields = ("Field", "Type", "Required", "Default", "Constraints", "Description"), ("---",) * 6
+    endpoints = ("Method", "Path", "Operation", "Success", "Errors"), ("---",) * 5
+    return "\n\n".join([
+        "---\nfeature: customer-relationship-management\ntitle: CRM\nauth: jwt\n---\n\n# CRM",
+        f"## Resource: {parent}\n\n- table: customer_organisation_accounts\n- id: uuid\n- owner: user\n"
+        "- soft delete: yes",
+        _table(*fields, (email, "email", "yes", "", "unique", "Email"),
+               (stage, "enum(prospect_stage, customer_stage, churned_stage)", "no", "prospect_stage", "index",
+                "Stage"),
+               ("annual_contract_value_amount", "decimal(12, 2)", "no", "", "", "Value")),
+        "### Endpoints",
+        _table(*endpoints, ("POST", accounts, "create", f"201 {parent}", "401, 409, 422"),
+               ("GET", accounts, f"list(filter: {stage}; sort: annual_contract_value_amount)",
+                f"200 Page[{parent}]", "401, 422"),
+               ("GET", f"{accounts}/statistics-by-stage", f"stats({stage})", "200 Stats", "401"),
+               ("POST", f"{accounts}/bulk-mark-as-churned", f"bulk_update({stage}=churned_stage)",
+                "200 BulkResult", "401, 422"),
+               ("GET", f"{accounts}/search", f"search({email})", f"200 Page[{parent}]", "401, 422"),
+               ("PATCH", f"{accounts}/{{id}}", "update", f"200 {parent}", "401, 404, 409, 422"),
+               ("DELETE", f"{accounts}/{{id}}", "delete", "204", "401, 404, 409")),
+        f"## Resource: {child}\n\n- table: customer_organisation_account_interaction_notes\n- id: uuid\n"
+        f"- owner: user\n- parent: {parent} (on delete: restrict)",
+        _table(*fields, ("interaction_note_body_text", "text", "yes", "", "min_length=1", "Body"),
+               ("interaction_channel_kind", "enum(phone_call, email_message, in_person_meeting)", "no",
+                "phone_call", "", "Channel")),
+        "### Endpoints",
+        _table(*endpoints, ("POST", notes, "create", f"201 {child}", "401, 404, 422"),
+               ("GET", notes, "list(filter: interaction_channel_kind)", f"200 Page[{child}]",
+                "401, 404, 422"),
+               ("PATCH", f"{notes}/{{id}}", "update", f"200 {child}", "401, 404, 422"),
+               ("DELETE", f"{notes}/{{id}}", "delete", "204", "401, 404")),
+    ]) + "\n"
+
 @pytest.mark.parametrize("skill", sorted(FOLDERS))
 def test_long_names_and_nested_paths_stay_clean_under_the_trees_own_ruff(skill: str, tmp_path: Path) -> None:
     conv = load_conventions(FOLDERS[skill])
-    roots = []
+    nested = render_backend(_contract(long_nested_contract(), "customer-relationship-management"), conv)
+    roots = [_write(nested, tmp_path / "long-nested")]
     for seed in (5, 26, 30, 34):
         text = long_contract(seed)
         assert "/api/workspace-administration/" in text and "Record" in text

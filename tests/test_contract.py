@@ -646,6 +646,98 @@ def test_patterns_agree_with_pydantics_engine() -> None:
         assert _pattern_problem(pattern) is not None, pattern
 
 
+# --- generated names: no two alike ------------------------------------------------------------------
+
+
+def resource_section(name: str, table: str, field: str, typ: str, stats: bool = True) -> str:
+    """A resource with a required label and ``field``, created, listed and, if ``stats``, counted by it."""
+    path = f"/api/{table.replace('_', '-')}"
+    rows = [f"| POST | {path} | create | 201 {name} | 401, 422 |",
+            f"| GET | {path} | list(sort: label) | 200 Page[{name}] | 401, 422 |"]
+    if stats:
+        rows.append(f"| GET | {path}/stats | stats({field}) | 200 Stats | 401 |")
+    return (f"## Resource: {name}\n\n- table: {table}\n\n"
+            "| Field | Type | Required | Default | Constraints | Description |\n"
+            "|-------|------|----------|---------|-------------|-------------|\n"
+            "| label | string | yes | | | Label |\n"
+            f"| {field} | {typ} | no | | | Kind |\n\n"
+            "### Endpoints\n\n| Method | Path | Operation | Success | Errors |\n"
+            "|--------|------|-----------|---------|--------|\n" + "\n".join(rows) + "\n\n")
+
+
+def names_contract(*sections: str) -> str:
+    return "---\nfeature: names\ntitle: Names\nauth: jwt\n---\n\n" + "".join(sections)
+
+
+def row_of(text: str, finding: Finding) -> str:
+    return text.split("\n")[finding.line - 1][finding.col - 1:]
+
+
+@pytest.mark.parametrize(("first", "second", "name"), [
+    (("Task", "tasks", "status_kind"), ("TaskStatus", "task_statuses", "kind"), "TaskStatusKind"),
+    (("Order", "orders", "line_status"), ("OrderLine", "order_lines", "status"), "OrderLineStatus"),
+    (("OrderLine", "order_lines", "status"), ("Order", "orders", "line_status"), "OrderLineStatus"),
+])
+def test_enum_types_of_one_name_are_refused_at_the_later_field(
+        first: tuple[str, str, str], second: tuple[str, str, str], name: str) -> None:
+    text = names_contract(resource_section(*first, "enum(a, b)"), resource_section(*second, "enum(c, d)"))
+    # The stats and counts models clash too: one cause, one finding.
+    (finding,) = errors(text, "specs/api/names.md")
+    assert finding.code == "name-clash"
+    assert row_of(text, finding).startswith(f"{second[2]} | enum(c, d)")
+    line = text.split("\n").index(f"| {first[2]} | enum(a, b) | no | | | Kind |") + 1
+    assert finding.message == (f"the enum type of {second[0]}.{second[2]} and the enum type of "
+                               f"{first[0]}.{first[2]} (line {line}) are both named {name}")
+    assert finding.hint == (f"generated names must differ: rename field {second[2]} of {second[0]} "
+                            f"(e.g. to {second[2]}_value) or field {first[2]} of {first[0]}")
+
+
+def test_stats_models_of_one_name_are_refused_without_enum_types() -> None:
+    text = names_contract(resource_section("Task", "tasks", "status_kind", "boolean"),
+                          resource_section("TaskStatus", "task_statuses", "kind", "boolean"))
+    (finding,) = errors(text, "specs/api/names.md")
+    assert row_of(text, finding).startswith("kind | boolean")
+    assert finding.message.startswith("the stats model of TaskStatus.kind and the stats model of "
+                                      "Task.status_kind (line 14) are both named TaskStatusKindStats")
+
+
+def before_comment(section: str) -> tuple[str, str]:
+    """An edit that adds a section before Comment's."""
+    return "## Resource: Comment", section + "## Resource: Comment"
+
+
+@pytest.mark.parametrize(("edits", "start", "message"), [
+    ((field_row("public", "enum(a, b)"),), "public |",
+     "the enum type of Task.public and the Public schema of Task (line 7) are both named TaskPublic"),
+    ((field_row("code", "string", constraints="pattern=^[a-z]+$"),
+      before_comment(resource_section("TaskCode", "task_codes", "kind", "boolean", stats=False))),
+     "TaskCode",
+     "resource TaskCode and the pattern type of Task.code (line 20) are both named TaskCode"),
+    ((before_comment(resource_section("Safe", "safes", "text", "enum(a, b)", stats=False)),), "text |",
+     "the enum type of Safe.text and a class the generated code imports or defines are both named SafeText"),
+], ids=["suffix", "resource-heading", "reserved"])
+def test_a_generated_name_may_not_be_another_one(edits: tuple[tuple[str, str], ...], start: str,
+                                                 message: str) -> None:
+    text = edit(*edits)
+    (finding,) = errors(text)
+    assert finding.code == "name-clash"
+    assert row_of(text, finding).startswith(start)
+    assert finding.message == message
+
+
+def test_names_that_come_close_but_differ_check_clean() -> None:
+    text = names_contract(
+        resource_section("Task", "tasks", "status_kind", "enum(a, b)"),
+        resource_section("TaskState", "task_states", "kind", "enum(c, d)"),  # TaskStateKind
+        resource_section("TaskStat", "task_stats", "us_kind", "enum(e, f)"),  # TaskStatUsKind: case differs
+        # A boolean has no type alias, only OrderLineStatusStats and OrderLineStatusCounts.
+        resource_section("Order", "orders", "line_status", "boolean"),
+        resource_section("OrderLine", "order_lines", "state", "enum(g, h)", stats=False))
+    contract, findings = parse(text, "specs/api/names.md")
+    assert findings == []
+    assert contract is not None
+
+
 # --- actions and schemas ---------------------------------------------------------------------------
 
 

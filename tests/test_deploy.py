@@ -103,6 +103,18 @@ def test_dockerfile_is_slim_non_root_cached_and_migrates_before_serving(renders:
     serve = shlex.split(second)
     assert serve[:3] == ["exec", "uvicorn", conv.app] and "--proxy-headers" in serve
     assert "ENV MIGRATE_ON_START=false" in lines  # migrated by the command already
+    # Run on its own, the image keeps its SQLite database in a folder the app's user owns.
+    url = next(ln for ln in lines if ln.startswith("ENV DATABASE_URL=")).partition("=")[2]
+    assert url.startswith("sqlite:////"), url
+    folder = str(PurePath(url.removeprefix("sqlite:///")).parent)
+    runs = [shlex.split(ln) for ln in files[conv.path("dockerfile")].replace("\\\n", " ").splitlines()
+            if ln.startswith("RUN ")]
+    added = next(run[run.index("useradd"):] for run in runs if "useradd" in run)
+    name, uid = added[-1], added[added.index("--uid") + 1]
+    assert users[-1].split(":")[0] in (name, uid)
+    made = f"RUN install -d --owner={name} --group={name} {folder}"
+    assert made.split() in runs
+    assert copy_source < index[made] < user  # after COPY: the copied tree cannot replace it
     ignored = files[conv.path("dockerignore")].splitlines()
     assert {".env", ".venv/", "*.db", ".git/"} <= set(ignored)
 

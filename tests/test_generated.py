@@ -320,6 +320,32 @@ def test_workers_starting_together_on_postgres_migrate_one_at_a_time(tmp_path: P
     _alembic_cli(root, env, "check")
 
 
+@pytest.mark.postgres
+def test_replicas_running_alembic_upgrade_together_on_postgres_migrate_one_at_a_time(
+        tmp_path: Path, postgres_url: str) -> None:
+    """The image's command line, `alembic upgrade head`, in three replicas at once on a new database."""
+    root = _task_crud(tmp_path)
+    env = _dev(postgres_url)
+    # A migration that holds the first run's transaction open for a second, so the runs overlap.
+    _alembic_cli(root, env, "revision", "-m", "slow data migration")
+    written = next(root.glob("alembic/versions/*_slow_data_migration.py"))
+    empty = "def upgrade() -> None:\n    pass\n"
+    text = written.read_text(encoding="utf-8")
+    assert empty in text
+    written.write_text(text.replace(empty, empty.replace("pass", "op.execute(\"SELECT pg_sleep(1)\")")),
+                       encoding="utf-8")
+    runs = [subprocess.Popen([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        outcomes = [run.communicate(timeout=120) for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+    failed = [err[-3000:] for run, (_, err) in zip(runs, outcomes, strict=True) if run.returncode]
+    assert not failed, "\n\n".join(failed)
+    _alembic_cli(root, env, "check")
+
+
 # --- alembic, ruff, mypy ------------------------------------------------------------------------------------
 
 

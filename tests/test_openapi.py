@@ -23,6 +23,7 @@ from openapi_python_client.strings import PythonIdentifier
 from openapi_spec_validator import validate
 
 from skillrunner.contract import Contract, Resource, parse_contract
+from skillrunner.contract.model import enum_type_name, stats_model_name
 from skillrunner.conventions import Conventions, load_conventions
 from skillrunner.findings import format_findings
 from skillrunner.render import render_backend
@@ -183,7 +184,7 @@ def test_enums_and_sorts_are_one_named_schema_each(renders: dict[tuple[str, str]
         for res in r.contract.resources:
             for f in res.fields:
                 if f.type.kind == "enum":
-                    name = f"{res.name}{_pascal(f.name)}"
+                    name = enum_type_name(res.name, f.name)
                     assert schemas[name]["enum"] == list(f.type.enum_values), (r.skill, name)
                     named[tuple(f.type.enum_values)] = name
         # Nowhere else does the document spell out one of those sets of values.
@@ -225,6 +226,43 @@ def test_responses_require_every_field_and_patch_admits_null_only_where_it_clear
                     prop = update["properties"][f.name]
                     assert _nullable(prop) == f.nullable, (r.skill, res.name, f.name)
                     assert "default" not in prop
+
+
+def test_token_and_error_bodies_require_every_field(renders: dict[tuple[str, str], Render]) -> None:
+    seen: set[str] = set()
+    for r in renders.values():
+        schemas = r.spec["components"]["schemas"]
+        for name in ("Token", "ErrorInfo", "ErrorBody", "ValidationErrorBody"):
+            if name in schemas:
+                seen.add(name)
+                assert sorted(schemas[name].get("required", [])) == sorted(schemas[name]["properties"]), \
+                    (r.skill, r.contract.feature, name)
+        if "ErrorInfo" in schemas:
+            assert _nullable(schemas["ErrorInfo"]["properties"]["details"]), r.skill
+    assert {"Token", "ErrorInfo"} <= seen
+
+
+def test_decimals_are_strings_unsigned_when_bounded_at_zero(renders: dict[tuple[str, str], Render]) -> None:
+    numeric = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+    unsigned = 0
+    for r in renders.values():
+        for path, node in _walk(r.spec):
+            if isinstance(node, dict) and node.get("type") == "string":
+                assert not numeric & node.keys(), (r.skill, path, node)
+        schemas = r.spec["components"]["schemas"]
+        for res in r.contract.resources:
+            if f"{res.name}Create" not in schemas:
+                continue
+            for f in res.fields:
+                if f.type.kind != "decimal" or f.name not in schemas[f"{res.name}Create"]["properties"]:
+                    continue
+                prop = schemas[f"{res.name}Create"]["properties"][f.name]
+                branch = next(b for b in prop.get("anyOf", [prop]) if b.get("type") != "null")
+                at_zero = any(c.name in ("ge", "gt") and float(str(c.value)) >= 0 for c in f.constraints)
+                pattern = re.compile(branch["pattern"])
+                assert pattern.fullmatch("1") and bool(pattern.fullmatch("-1")) != at_zero, (r.skill, f.name)
+                unsigned += at_zero
+    assert unsigned
 
 
 def test_stats_count_every_value_as_a_required_integer(renders: dict[tuple[str, str], Render]) -> None:
@@ -269,10 +307,6 @@ def _route(res: Resource, path: str) -> str:
     return path.replace("{id}", "{" + res.snake + "_id}")
 
 
-def _pascal(snake: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
-
-
 # --- a typed client ---------------------------------------------------------------------------------------
 
 _CLIENT_TYPES = {"string": "str", "text": "str", "email": "str", "url": "str", "integer": "int",
@@ -302,7 +336,7 @@ def typed_use(package: str, contract: Contract) -> str:
                 "    total = 0"]
         for f in res.fields:
             if f.type.kind == "enum":
-                kind = f"models.{res.name}{_pascal(f.name)}"
+                kind = f"models.{enum_type_name(res.name, f.name)}"
             elif f.type.kind == "ref":
                 target = next(t for t in contract.resources if t.name == f.type.ref)
                 kind = "UUID" if target.id_type == "uuid" else "int"
@@ -322,7 +356,7 @@ def typed_use(package: str, contract: Contract) -> str:
                 values = field.type.enum_values if field.type.kind == "enum" else ("true", "false")
                 lines.append(f"import {module}")
                 body.append(f"    stats_{field.name} = {module}.sync({parent}client=client)")
-                model = f"models.{res.name}{_pascal(field.name)}Stats"
+                model = f"models.{stats_model_name(res.name, field.name)}"
                 body.append(f"    assert isinstance(stats_{field.name}, {model})")
                 body += [f"    total += stats_{field.name}.by_{field.name}.{_attr(v)}" for v in values]
             elif kind == "list":

@@ -313,15 +313,35 @@ def _schema_mismatches(contract: Contract, f: Field, schema: dict[str, Any],
         if documented is None or sorted(map(str, documented)) != sorted(f.type.enum_values):
             out.append(f"the contract allows {', '.join(f.type.enum_values)}, the schema documents "
                        f"{', '.join(map(str, documented or [])) or 'no enum'}")
+    as_text = kind == "decimal" and all(b.get("type") == "string" for b in branches)
     for c in f.constraints:
         keyword = _KEYWORDS.get(c.name)
         if keyword is None:
+            continue
+        if as_text and c.name in ("ge", "gt", "le", "lt"):
+            # JSON Schema bounds numbers only: a decimal documented as a string states a lower bound of
+            # 0 or more by a pattern that admits no sign, and other bounds nowhere.
+            if c.name in ("ge", "gt") and _at_least_zero(c.value) and not _unsigned(branches):
+                out.append(f"constraint {c.name}={c.value} is not documented as {keyword}")
             continue
         values = [b[keyword] for b in branches if keyword in b]
         if not any(v == c.value or (isinstance(v, (int, float)) and isinstance(c.value, (int, float, str))
                                     and _same_number(v, c.value)) for v in values):
             out.append(f"constraint {c.name}={c.value} is not documented as {keyword}")
     return out
+
+
+def _at_least_zero(value: object) -> bool:
+    try:
+        return float(str(value)) >= 0
+    except ValueError:
+        return False
+
+
+def _unsigned(branches: list[dict[str, Any]]) -> bool:
+    """Whether a string branch's pattern admits digits but no minus sign."""
+    patterns = [b["pattern"] for b in branches if isinstance(b.get("pattern"), str)]
+    return any(re.search(p, "1") and not re.search(p, "-1") for p in patterns)
 
 
 def _same_number(documented: float, value: object) -> bool:

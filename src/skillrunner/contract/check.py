@@ -14,6 +14,7 @@ from skillrunner.contract.model import (
     _FILTER_TYPES,
     _FLAGS,
     _GENERATED_FIELDS,
+    _GENERATED_SUFFIXES,
     _INT64,
     _ITEM_OPERATIONS,
     _LIMITS,
@@ -50,6 +51,8 @@ from skillrunner.contract.model import (
     _format_value,
     _reserved_table_hint,
     _snake,
+    enum_type_name,
+    stats_model_name,
 )
 from skillrunner.contract.parse import (
     _Where,
@@ -67,6 +70,18 @@ from skillrunner.findings import Finding
 
 #: Paths every generated app answers on its own: the health check and FastAPI's documentation.
 _APP_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+@dataclasses.dataclass(frozen=True)
+class _Named:
+    """A class or type alias the generated code defines, and what in the contract gives it its name."""
+
+    name: str
+    what: str  # the enum type of Task.status_kind
+    at: tuple[int, int]  # where the contract defines it: the field row or the heading
+    subject: str  # what to rename: field status_kind of Task ("" for the generated code's own names)
+    rename: str  # a new name for the subject
+    covered: bool  # a resource, its suffixed schemas or a schema: resources() and schemas() check those
+
 
 class _Checker:
     """Meaning checks over a model; positions come from the parser when it read the file."""
@@ -113,6 +128,7 @@ class _Checker:
                       "add a `## Resource: Name` section with a field table and ### Endpoints", "structure")
         self.resources()
         self.schemas()
+        self.generated_names()
         actions: dict[str, int] = {}
         routes: dict[tuple[str, str], int] = {}
         for res in c.resources:
@@ -186,6 +202,77 @@ class _Checker:
                 self.emit(at, f"schema {name} is the body of no action",
                           "name it in an action's body: or Success cell, or remove it", "schema", "warning")
             self.schema_fields(schema)
+
+    def generated_names(self) -> None:
+        """Two generated classes or type aliases may not share a name: FastAPI would then name their
+        schemas by module path (``app__models__task__TaskStatusKind``). Clashes among resource names,
+        their suffixed schemas and schema names are reported by ``resources`` and ``schemas``."""
+        own = "a class the generated code imports or defines"
+        entries = [_Named(name, own, (0, 0), "", "", True) for name in sorted(_RESERVED_RESOURCES)]
+        resources: set[str] = set()
+        for res in self.contract.resources:
+            if not _PASCAL.fullmatch(res.name) or not res.name.isascii() or res.name in resources:
+                continue
+            resources.add(res.name)
+            at = self.where.get(("resource", res.line), (res.line, 1))
+            subject, rename = f"resource {res.name}", f"{res.name}Item"
+            entries.append(_Named(res.name, f"resource {res.name}", at, subject, rename, True))
+            entries += [_Named(f"{res.name}{suffix}", f"the {suffix} schema of {res.name}", at, subject,
+                               rename, True) for suffix in _GENERATED_SUFFIXES]
+            stats = {ep.operation.fields[0] for ep in res.endpoints
+                     if ep.operation.kind == "stats" and ep.operation.fields}
+            entries += self.field_names(res.name, res.fields, stats)
+        schemas: set[str] = set()
+        paged = {ep.body_item[1] for _, ep in self.contract.actions() if ep.body_item[0] == "Page"}
+        for schema in self.contract.schemas:
+            name = schema.name
+            if not _PASCAL.fullmatch(name) or not name.isascii() or name in schemas | resources:
+                continue
+            schemas.add(name)
+            at = self.where.get(("schema", schema.line), (schema.line, 1))
+            subject, rename = f"schema {name}", f"{name}Body"
+            entries.append(_Named(name, f"schema {name}", at, subject, rename, True))
+            if name in paged:
+                entries.append(_Named(f"{name}Page", f"the Page schema of {name}", at, subject, rename,
+                                      False))
+            entries += self.field_names(name, schema.fields, set())
+        seen: dict[str, _Named] = {}
+        reported: set[tuple[str, str]] = set()
+        for later in sorted(entries, key=lambda e: e.at):
+            earlier = seen.setdefault(later.name, later)
+            if earlier is later or (earlier.covered and later.covered):
+                continue
+            if (later.subject, earlier.subject) in reported:
+                continue
+            reported.add((later.subject, earlier.subject))
+            where = f" (line {earlier.at[0]})" if earlier.subject else ""
+            other = f" or {earlier.subject}" if earlier.subject else ""
+            self.emit(later.at, f"{later.what} and {earlier.what}{where} are both named {later.name}",
+                      f"generated names must differ: rename {later.subject} (e.g. to {later.rename}){other}",
+                      "name-clash")
+
+    def field_names(self, owner: str, fields: Sequence[Field], stats: set[str]) -> list[_Named]:
+        """The names generated for the fields of a resource or schema: enum and pattern types, and the
+        models of stats endpoints."""
+        out: list[_Named] = []
+        seen: set[str] = set()
+        for f in fields:
+            if _field_name_problem(f.name) or f.name in seen:
+                continue
+            seen.add(f.name)
+            at = self.cell(f.line, "field")
+            subject, rename = f"field {f.name} of {owner}", f"{f.name}_value"
+            if f.type.kind == "enum" or isinstance(f.constraint("pattern"), str):
+                what = "enum type" if f.type.kind == "enum" else "pattern type"
+                out.append(_Named(enum_type_name(owner, f.name), f"the {what} of {owner}.{f.name}", at,
+                                  subject, rename, False))
+            if f.name in stats:
+                model = stats_model_name(owner, f.name)
+                out.append(_Named(model, f"the stats model of {owner}.{f.name}", at, subject, rename, False))
+                # schema.py.j2 names the counts model so.
+                out.append(_Named(model.replace("Stats", "Counts"), f"the stats counts of {owner}.{f.name}",
+                                  at, subject, rename, False))
+        return out
 
     def schema_fields(self, schema: Schema) -> None:
         seen: dict[str, int] = {}

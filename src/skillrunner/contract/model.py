@@ -261,6 +261,17 @@ def _snake(name: str) -> str:
     return "".join(out)
 
 
+def enum_type_name(owner: str, field: str) -> str:
+    """The type alias of an enum or pattern field: its resource or schema, then the field in PascalCase
+    (``Task.status_kind`` gives ``TaskStatusKind``)."""
+    return owner + "".join(part[:1].upper() + part[1:] for part in field.split("_") if part)
+
+
+def stats_model_name(owner: str, field: str) -> str:
+    """The response model of a stats endpoint over ``field`` (``TaskStatusKindStats``)."""
+    return f"{enum_type_name(owner, field)}Stats"
+
+
 # --- the format's vocabulary ---------------------------------------------------------------------
 
 #: Frontmatter keys a contract may set.
@@ -359,6 +370,8 @@ _RESERVED_RESOURCES = frozenset({
     "ValidationErrorBody", "VerificationError",
 })
 _SCHEMA_SUFFIXES = ("Base", "Create", "Update", "Public", "Read", "Page", "Sort")
+#: What the generated code appends to every resource's name (``Page`` and ``Sort`` whether or not used).
+_GENERATED_SUFFIXES = ("Base", "Create", "Update", "Public", "Page", "Sort")
 _RESERVED_SNAKE = frozenset({"auth", "common", "user"})
 #: Reserved words of PostgreSQL and SQLite: not usable as table names unquoted.
 _SQL_RESERVED = frozenset(str.split("""

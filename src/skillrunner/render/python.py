@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 import re
@@ -17,10 +18,6 @@ _MAX_NAME = 63  # PostgreSQL truncates longer identifiers, which alembic check w
 
 
 # --- names --------------------------------------------------------------------------------------------
-
-
-def _pascal(snake: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
 
 
 def _db_name(prefix: str, table: str, columns: Sequence[str]) -> str:
@@ -42,7 +39,7 @@ def _wrap_literal(text: str, indent: int, width: int = 72, *, used: int = 8) -> 
         return whole
     pieces: list[str] = []
     current = ""
-    for word in re.split(r"(?<= )", text):
+    for word in re.split(r"(?<=[ /])", text):
         if current and len(_q(current + word)) > width:
             pieces.append(current)
             current = ""
@@ -322,12 +319,9 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
     statements: list[tuple[Any, str]] = []
     for module in froms:
         names = sorted(froms[module], key=_member_key)
-        one = f"from {module} import {', '.join(names)}"
-        if len(one) > LINE_LENGTH:
-            one = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
-        statements.append(((_natural(module), 0, ()), one))
+        statements.append(((_natural(module), 0, ()), _from_import(module, names, "")))
     for module, name, alias in aliased:
-        statement = f"from {module} import {name} as {alias}"
+        statement = _from_import(module, [f"{name} as {alias}"], "")
         statements.append(((_natural(module), 1, _member_key(name)), statement))
     for _key, text in sorted(statements):
         sections.setdefault(section(text.split()[1]), []).append(text)
@@ -345,7 +339,163 @@ def tidy_python(text: str, first_party: frozenset[str]) -> str:
     if block:
         out += block + (gap if rest else "\n")
     out += rest
-    return _normalise(out)
+    return _normalise(_fit_lines(out))
+
+
+def _from_import(module: str, names: Sequence[str], indent: str) -> str:
+    """``from module import names`` on one line when it fits, else in parentheses one name a line."""
+    one = f"{indent}from {module} import {', '.join(names)}"
+    if len(one) <= LINE_LENGTH:
+        return one
+    return f"{indent}from {module} import (\n" + "".join(f"{indent}    {n},\n" for n in names) + f"{indent})"
+
+
+_ONE_LINE_DOCSTRING = re.compile(r'^(?P<indent> *)"""(?P<text>(?:[^"\\]|"(?!""))+)"""$')
+_FROM_IMPORT = re.compile(r"^(?P<indent> *)from (?P<module>[\w.]+) import (?P<names>[\w ,]+)$")
+_OPENING_DOCSTRING = re.compile(r'^(?P<indent> *)"""(?P<text>(?:[^"\\]|"(?!""))+)$')
+_COMMENT = re.compile(r"^(?P<indent> *)(?P<mark>#:? )(?P<text>[^-].*)$")
+_DICT_ENTRY = re.compile(r'^(?P<key> *"(?:[^"\\]|\\.)*": )(?P<value>[\w.]+)(?P<comma>,?)$')
+_PLAIN_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _inside_strings(text: str) -> set[int]:
+    """The numbers of the lines that start inside a multi-line string literal: never to be touched."""
+    inside: set[int] = set()
+    for match in _STRING_OR_COMMENT.finditer(text):
+        first = text.count("\n", 0, match.start())
+        inside.update(range(first + 1, first + 1 + match[0].count("\n")))
+    return inside
+
+
+def _fit_lines(text: str) -> str:
+    """Lines past the line length because they hold contract names, broken as a person would: a
+    docstring or comment filled over several lines, an import put in parentheses, a call or display
+    one item a line, a long string in implicitly joined pieces."""
+    lines = text.split("\n")
+    inside = _inside_strings(text)
+    out: list[str] = []
+    for number, line in enumerate(lines):
+        if len(line) <= LINE_LENGTH or number in inside:
+            out.append(line)
+        elif doc := _ONE_LINE_DOCSTRING.match(line):
+            out.append(_fill(doc["indent"], '"""', doc["text"], '"""'))
+        elif doc := _OPENING_DOCSTRING.match(line):
+            out.append(_fill(doc["indent"], '"""', doc["text"], ""))
+        elif comment := _COMMENT.match(line):
+            out.append(_fill(comment["indent"], comment["mark"], comment["text"], "", every=True))
+        elif found := _FROM_IMPORT.match(line):
+            names = [n.strip() for n in found["names"].split(",")]
+            out.append(_from_import(found["module"], names, found["indent"]))
+        else:
+            out.append(_break_code(line))
+    return "\n".join(out)
+
+
+def _fill(indent: str, opening: str, text: str, closing: str, *, every: bool = False) -> str:
+    """``text``'s words filled into lines within the line length after ``indent``: ``opening`` on the
+    first line (on ``every`` line for a comment), ``closing`` after the last."""
+    rows: list[str] = []
+    current = ""
+    room = LINE_LENGTH - len(indent) - len(opening) - len(closing)
+    for word in text.split(" "):
+        if current and len(current) + 1 + len(word) > room:
+            rows.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    rows.append(current)
+    marks = [opening if every or i == 0 else "" for i in range(len(rows))]
+    return "\n".join(f"{indent}{mark}{row}" for mark, row in zip(marks, rows, strict=True)) + closing
+
+
+def _break_code(line: str, *, item: bool = False) -> str:
+    """A code line broken inside its last bracket pair that holds something (one item a line, each
+    broken again while too long), or its trailing plain string in pieces; as it is when neither fits.
+
+    ``item``: the line is one item inside brackets, so a string alone on it needs no parentheses.
+    """
+    if len(line) <= LINE_LENGTH:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    if entry := _DICT_ENTRY.match(line):
+        pad = " " * (indent + 4)
+        return f"{entry['key']}(\n{_break_code(pad + entry['value'])}\n{' ' * indent}){entry['comma']}"
+    pair = _last_pair(line)
+    if pair is None:
+        string = _trailing_string(line)
+        if string is None:
+            return line
+        start, end = string
+        value = ast.literal_eval(line[start:end])
+        pieces = _wrap_literal(value, indent, used=start - indent + len(line) - end)
+        if item and start == indent and pieces.startswith("(\n"):
+            return "\n".join(row[4:] for row in pieces.split("\n")[1:-1]) + line[end:]
+        return line[:start] + pieces + line[end:]
+    opened, closed = pair
+    items = _split_items(line[opened + 1:closed])
+    pad = " " * (indent + 4)
+    comma = "," if len(items) > 1 else ""
+    body = "".join(_break_code(f"{pad}{item}{comma}", item=True) + "\n" for item in items)
+    return f"{line[:opened + 1]}\n{body}{' ' * indent}{line[closed:]}"
+
+
+def _trailing_string(line: str) -> tuple[int, int] | None:
+    """Where the plain string literal a line ends with (before ``,`` or ``)``) starts and ends."""
+    found = None
+    for match in _PLAIN_STRING.finditer(line):
+        found = match
+    if found is None or line[found.end():].strip(" ,)") or line[found.start() - 1:found.start()].isalpha():
+        return None
+    return found.start(), found.end()
+
+
+def _last_pair(line: str) -> tuple[int, int] | None:
+    """The last bracket pair at the outer level of ``line`` (outside strings) holding enough to bring
+    the line within the length once moved out, else the last holding anything."""
+    depth, quote, escaped, opened = 0, "", False, -1
+    pairs: list[tuple[int, int]] = []
+    for i, ch in enumerate(line):
+        if quote:
+            escaped, quote = (False, quote) if escaped else (ch == "\\", "" if ch == quote else quote)
+            continue
+        if ch == "#":
+            break
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            if depth == 0:
+                opened = i
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+            if depth == 0 and line[opened + 1:i].strip():
+                pairs.append((opened, i))
+    enough = [(a, b) for a, b in pairs if b - a - 1 >= len(line) - LINE_LENGTH]
+    chosen = enough or pairs
+    return chosen[-1] if chosen else None
+
+
+def _split_items(inner: str) -> list[str]:
+    """The comma-separated items of a bracket's contents (commas inside brackets or strings kept)."""
+    items: list[str] = []
+    depth, quote, escaped, start = 0, "", False, 0
+    for i, ch in enumerate(inner):
+        if quote:
+            escaped, quote = (False, quote) if escaped else (ch == "\\", "" if ch == quote else quote)
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(inner[start:i].strip())
+            start = i + 1
+    items.append(inner[start:].strip())
+    return [item for item in items if item]
 
 
 def _import_follows(lines: list[str], i: int) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from skillrunner.contract import Contract, Endpoint, Field, Resource, Schema
+from skillrunner.contract.model import enum_type_name, stats_model_name
 from skillrunner.conventions import Conventions
 from skillrunner.render.python import (
     LINE_LENGTH,
@@ -16,7 +17,6 @@ from skillrunner.render.python import (
     _db_name,
     _display,
     _lines,
-    _pascal,
     _q,
     _wrap_literal,
 )
@@ -264,7 +264,7 @@ class _Builder:
         t = f.type
         kind = t.kind
         pattern = f.constraint("pattern")
-        alias = f"{res.name}{_pascal(f.name)}" if kind == "enum" or isinstance(pattern, str) else None
+        alias = enum_type_name(res.name, f.name) if kind == "enum" or isinstance(pattern, str) else None
         alias_def = ""
         if kind == "enum":
             alias_def = _named_literal(str(alias), t.enum_values)
@@ -632,7 +632,7 @@ class _Builder:
                 status=ep.status, responses=self.statuses(res, ep), summary=self.summary(res, ep),
                 filters=tuple(fields[n] for n in op.filters), sorts=sorts, default_sort=default_sort,
                 search_fields=op.fields if kind == "search" else (), stats_field=stats_field,
-                stats_model=f"{res.name}{_pascal(op.fields[0])}Stats" if kind == "stats" else "",
+                stats_model=stats_model_name(res.name, op.fields[0]) if kind == "stats" else "",
                 stats_values=stats_values, stats_counts=_attributes(stats_values),
                 assignments=tuple(assignments), line=ep.line,
                 **(self.action_fields(ep) if kind == "action" else {}),

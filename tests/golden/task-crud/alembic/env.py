@@ -19,6 +19,8 @@ if context.config.config_file_name is not None and "connection" not in context.c
     fileConfig(context.config.config_file_name)
 
 target_metadata = SQLModel.metadata
+#: The key of the advisory lock migrations take on PostgreSQL: app.database's _MIGRATION_LOCK.
+MIGRATION_LOCK = 4_242_001
 
 
 def run_migrations_offline() -> None:
@@ -40,5 +42,9 @@ if context.is_offline_mode():
 elif (connection := context.config.attributes.get("connection")) is not None:
     run_migrations_online(connection)  # the app's, in its transaction (app.database.migrate)
 else:
-    with sa.create_engine(settings.database_url).connect() as connection:
+    # One transaction, as the app's: on PostgreSQL the advisory lock first, so replicas whose command
+    # lines migrate together do it one at a time, and the later ones find the database up to date.
+    with sa.create_engine(settings.database_url).connect() as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         run_migrations_online(connection)

@@ -31,10 +31,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     # The level of the app's log records (the standard logging module): DEBUG, INFO, WARNING, ERROR.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    # HS* tokens are checked with JWT_SECRET; RS*, ES* and PS* ones with the PEM public key in
-    # JWT_PUBLIC_KEY or with the provider's keys at JWT_JWKS_URL (one of the two).
-    jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
-                           "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"] = "HS256"
+    # HS* tokens are checked with JWT_SECRET; RS*, ES*, PS* and EdDSA (Ed25519, Ed448) ones with the
+    # PEM public key in JWT_PUBLIC_KEY or with the provider's keys at JWT_JWKS_URL (one of the two).
+    jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384",
+                           "ES512", "PS256", "PS384", "PS512", "EdDSA"] = "HS256"
     jwt_secret: str = ""
     jwt_public_key: str = ""
     jwt_jwks_url: str = ""
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         algorithm = self.jwt_algorithm
         if algorithm.startswith("HS"):
             if self.jwt_public_key or self.jwt_jwks_url:
-                raise ValueError(f"JWT_PUBLIC_KEY and JWT_JWKS_URL are for RS, ES and PS algorithms; "
+                raise ValueError(f"JWT_PUBLIC_KEY and JWT_JWKS_URL are for RS, ES, PS and EdDSA algorithms; "
                                  f"JWT_ALGORITHM is {algorithm}, which checks tokens with JWT_SECRET")
             _check_secret(self.jwt_secret)
         elif self.jwt_public_key and self.jwt_jwks_url:

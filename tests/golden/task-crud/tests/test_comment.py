@@ -74,7 +74,8 @@ def at(path: str, row_id: Any = None, parent_id: Any = None) -> str:
 
 def body(n: int, **values: Any) -> dict[str, Any]:
     """A create body from the ``n``-th sample of every field, then ``values``."""
-    return {name: choices[n % len(choices)] for name, choices in SAMPLES["Comment"].items()} | values
+    samples = SAMPLES["Comment"]
+    return {name: choices[n % len(choices)] for name, choices in samples.items()} | values
 
 
 def later(a: str, b: str) -> bool:
@@ -96,7 +97,8 @@ class Scene:
     bob: Caller
     parent: dict[str, Any] | None
     refs: dict[str, Any]
-    baseline: int = 0  # comments made before the test starts (rows the refs point to)
+    #: Comments made before the test starts (rows the refs point to).
+    baseline: int = 0
 
     @property
     def parent_id(self) -> Any:
@@ -270,7 +272,7 @@ def test_other_users_rows_are_out_of_reach(scene: Scene) -> None:
     assert scene.call("GET", LIST).json()["total"] == 0
 
 
-# --- under the Task ------------------------------------------------------------------------------
+# --- under the Task ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS.values(), ids=list(ENDPOINTS))

@@ -125,7 +125,8 @@ def at(path: str, row_id: Any = None, parent_id: Any = None) -> str:
 
 def body(n: int, **values: Any) -> dict[str, Any]:
     """A create body from the ``n``-th sample of every field, then ``values``."""
-    return {name: choices[n % len(choices)] for name, choices in SAMPLES["Task"].items()} | values
+    samples = SAMPLES["Task"]
+    return {name: choices[n % len(choices)] for name, choices in samples.items()} | values
 
 
 def order_key(name: str, value: Any) -> Any:
@@ -156,7 +157,8 @@ class Scene:
     bob: Caller
     parent: dict[str, Any] | None
     refs: dict[str, Any]
-    baseline: int = 0  # tasks made before the test starts (rows the refs point to)
+    #: Tasks made before the test starts (rows the refs point to).
+    baseline: int = 0
 
     @property
     def parent_id(self) -> Any:

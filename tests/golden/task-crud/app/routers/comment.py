@@ -1,4 +1,4 @@
-"""Comments over HTTP: async endpoints, one hop each to a database thread for the database work."""
+"""Comments over HTTP: async endpoints that do their database work on a thread."""
 
 from typing import Annotated, Any
 

@@ -1,4 +1,4 @@
-"""Tasks over HTTP: async endpoints, one hop each to a database thread for the database work."""
+"""Tasks over HTTP: async endpoints that do their database work on a thread."""
 
 from functools import cache
 from typing import Annotated, Any
