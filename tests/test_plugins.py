@@ -120,9 +120,8 @@ def test_the_checker_catches_what_it_should() -> None:
 PATHS = (str, ListOf(str))
 PERSON = Obj(required={"name": str}, optional={"email": str, "url": str})
 
-#: Claude Code plugin manifest: only ``name`` is required; component keys take a path or a list of
-#: paths (hooks, MCP and LSP servers may also be inline objects).
-CLAUDE_PLUGIN_FIELDS: dict[str, Spec] = {
+#: What both agents' plugin manifests say of the package itself.
+PACKAGE_FIELDS: dict[str, Spec] = {
     "version": str,
     "description": str,
     "author": PERSON,
@@ -130,6 +129,12 @@ CLAUDE_PLUGIN_FIELDS: dict[str, Spec] = {
     "repository": str,
     "license": str,
     "keywords": ListOf(str),
+}
+
+#: Claude Code plugin manifest: only ``name`` is required; component keys take a path or a list of
+#: paths (hooks, MCP and LSP servers may also be inline objects).
+CLAUDE_PLUGIN_FIELDS: dict[str, Spec] = {
+    **PACKAGE_FIELDS,
     "skills": PATHS,
     "commands": PATHS,
     "agents": PATHS,
@@ -183,13 +188,7 @@ CODEX_INTERFACE_SCHEMA = Obj(optional={
 CODEX_PLUGIN_SCHEMA = Obj(
     required={"name": str},
     optional={
-        "version": str,
-        "description": str,
-        "author": PERSON,
-        "homepage": str,
-        "repository": str,
-        "license": str,
-        "keywords": ListOf(str),
+        **PACKAGE_FIELDS,
         "skills": str,
         "hooks": str,
         "mcpServers": str,
